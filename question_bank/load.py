@@ -1,0 +1,218 @@
+"""Load and validate the bank files; a file with any error loads nothing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from question_bank.schema import (
+    ALLOWED_FIELDS,
+    CHOICE_TYPES,
+    ID_PATTERN,
+    ITEM_TYPES,
+    KEY_SOURCES,
+    OPTIONS_SOURCES,
+    REQUIRED_FIELDS,
+)
+
+BANK_DIR = Path(__file__).resolve().parent
+SEEDS_DIR = BANK_DIR.parent.parent / "shared" / "seeds"
+_ID_RE = re.compile(ID_PATTERN)
+_OPTION_KEY_RE = re.compile(r"^[A-Z]$")
+
+
+class BankError(Exception):
+    """A bank that does not validate; ``problems`` lists every ``file: item: reason``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class Bank:
+    items: list[dict[str, Any]]
+    topics: list[dict[str, str]]
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, list[str]] = field(default_factory=dict)  # file name -> item ids
+
+    def by_id(self) -> dict[str, dict[str, Any]]:
+        return {item["id"]: item for item in self.items}
+
+
+def load_topics(bank_dir: Path = BANK_DIR) -> list[dict[str, str]]:
+    with open(bank_dir / "topics.yaml", encoding="utf-8") as fh:
+        topics: list[dict[str, str]] = yaml.safe_load(fh)
+    return topics
+
+
+def _item_problems(item: Any, topic_names: set[str], seed_names: set[str] | None) -> list[str]:
+    """Return the reasons an item is malformed (empty if it is fine)."""
+    if not isinstance(item, dict):
+        return ["条目不是映射(mapping)"]
+    problems: list[str] = []
+    for name in REQUIRED_FIELDS:
+        if item.get(name) in (None, "", []):
+            problems.append(f"缺少字段 {name}")
+    for name in item:
+        if name not in ALLOWED_FIELDS:
+            problems.append(f"未知字段 {name}")
+    item_id = item.get("id")
+    if isinstance(item_id, str) and not _ID_RE.match(item_id):
+        problems.append(f"id 格式不对(应匹配 {ID_PATTERN})")
+    kind = item.get("type")
+    if kind not in ITEM_TYPES:
+        problems.append(f"未知题型 {kind!r}")
+    key_source = item.get("key_source")
+    if key_source not in KEY_SOURCES:
+        problems.append(f"key_source 必须是 source/derived/none,而不是 {key_source!r}")
+    answer = item.get("answer")
+    keyed = key_source in ("source", "derived")
+    if kind in CHOICE_TYPES:
+        options = item.get("options")
+        if not isinstance(options, dict) or len(options) < 2:
+            problems.append("选择题至少需要两个选项(options 映射)")
+            options = {}
+        for key, text in options.items():
+            if not isinstance(key, str) or not _OPTION_KEY_RE.match(key):
+                problems.append(f"选项键 {key!r} 必须是一个大写字母")
+            if not isinstance(text, str) or not text.strip():
+                problems.append(f"选项 {key} 的文字为空")
+        if item.get("options_source", "source") not in OPTIONS_SOURCES:
+            problems.append("options_source 必须是 source 或 authored")
+        if keyed:
+            if not isinstance(answer, list) or not answer:
+                problems.append("选择题的答案必须是选项键的列表")
+            else:
+                for key in answer:
+                    if key not in options:
+                        problems.append(f"答案 {key!r} 不在选项中")
+                if len(set(answer)) != len(answer):
+                    problems.append("答案中有重复的选项键")
+                if kind == "single_choice" and len(answer) != 1:
+                    problems.append(f"单选题必须恰有一个答案,现有 {len(answer)} 个")
+    elif kind == "true_false":
+        if keyed and not isinstance(answer, bool):
+            problems.append("判断题的答案必须是 true 或 false")
+        if item.get("options"):
+            problems.append("判断题不应有 options")
+    elif kind in ITEM_TYPES:
+        if item.get("options"):
+            problems.append(f"{kind} 不应有 options")
+        if keyed and kind != "case_study" and (not isinstance(answer, str) or not answer.strip()):
+            problems.append("有答案来源的题目必须有文字答案")
+        if kind == "case_study":
+            parts = item.get("parts")
+            if not isinstance(parts, list) or not parts:
+                problems.append("案例分析题必须有 parts(小题列表)")
+            else:
+                for n, part in enumerate(parts, 1):
+                    if not isinstance(part, dict) or not str(part.get("stem", "")).strip():
+                        problems.append(f"第 {n} 个小题缺少 stem")
+    if key_source == "none" and answer not in (None, "", []) and kind != "case_study":
+        problems.append("key_source 为 none 的题目不应有答案")
+    if key_source == "derived" and not str(item.get("explanation", "")).strip():
+        problems.append("推导的答案(derived)必须在 explanation 中引用支持它的源文档段落")
+    topics = item.get("topics") or []
+    if not isinstance(topics, list):
+        problems.append("topics 必须是列表")
+        topics = []
+    for topic in topics:
+        if topic not in topic_names:
+            problems.append(f"未知主题 {topic!r}")
+    sources = item.get("sources") or []
+    if not isinstance(sources, list):
+        problems.append("sources 必须是列表")
+        sources = []
+    for source in sources:
+        if not isinstance(source, dict) or not source.get("seed") or not source.get("section"):
+            problems.append(f"来源 {source!r} 缺少 seed 或 section")
+            continue
+        if "number" not in source:
+            problems.append(f"来源 {source!r} 缺少 number")
+        if seed_names is not None and source["seed"] not in seed_names:
+            problems.append(f"来源中的种子文件 {source['seed']!r} 不存在")
+    notes = item.get("notes", [])
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        problems.append("notes 必须是字符串列表")
+    return problems
+
+
+def load_file(path: Path, topic_names: set[str], seed_names: set[str] | None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Parse one item file; return its items and its problems as ``file: id: reason`` lines."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行" if mark is not None else "?"
+        return [], [f"{path.name}: {where}: YAML 无法解析: {getattr(exc, 'problem', exc)}"]
+    except UnicodeDecodeError:
+        return [], [f"{path.name}: 文件不是 UTF-8 编码"]
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        return [], [f"{path.name}: 顶层必须是含 items 列表的映射"]
+    problems = []
+    items = []
+    for n, item in enumerate(data["items"], 1):
+        label = item.get("id", f"第 {n} 条") if isinstance(item, dict) else f"第 {n} 条"
+        problems += [f"{path.name}: {label}: {reason}" for reason in _item_problems(item, topic_names, seed_names)]
+        items.append(item)
+    return items, problems
+
+
+def item_files(bank_dir: Path = BANK_DIR) -> list[Path]:
+    return sorted(bank_dir.glob("s[0-9][0-9][0-9]_*.yaml"))
+
+
+def load_bank(bank_dir: Path = BANK_DIR, paths: list[Path] | None = None, check_seeds: bool = True) -> Bank:
+    """Load and validate every item file; raise ``BankError`` listing all problems if any."""
+    topics = load_topics(bank_dir)
+    topic_names = {t["name"] for t in topics}
+    seed_names = {p.name for p in SEEDS_DIR.glob("*.txt")} if check_seeds and SEEDS_DIR.is_dir() else None
+    problems: list[str] = []
+    items: list[dict[str, Any]] = []
+    files: dict[str, list[str]] = {}
+    seen: dict[str, str] = {}
+    for path in paths if paths is not None else item_files(bank_dir):
+        file_items, file_problems = load_file(path, topic_names, seed_names)
+        problems += file_problems
+        files[path.name] = []
+        for item in file_items:
+            item_id = item.get("id") if isinstance(item, dict) else None
+            if not isinstance(item_id, str):
+                continue
+            if item_id in seen:
+                problems.append(f"{path.name}: {item_id}: id 重复(已见于 {seen[item_id]})")
+            seen[item_id] = path.name
+            files[path.name].append(item_id)
+            items.append(item)
+    if problems:
+        raise BankError(problems)
+    return Bank(items=items, topics=topics, notes=load_notes(bank_dir, topic_names), files=files)
+
+
+def load_notes(bank_dir: Path = BANK_DIR, topic_names: set[str] | None = None) -> list[dict[str, Any]]:
+    """Read ``notes/*.md``: YAML front matter (title, topics, sources) then Markdown."""
+    notes = []
+    problems = []
+    for path in sorted((bank_dir / "notes").glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        meta: dict[str, Any] = {}
+        body = text
+        if text.startswith("---\n"):
+            head, _, body = text[4:].partition("\n---\n")
+            meta = yaml.safe_load(head) or {}
+        if not meta.get("title"):
+            problems.append(f"notes/{path.name}: 缺少 title")
+        for topic in meta.get("topics", []):
+            if topic_names is not None and topic not in topic_names:
+                problems.append(f"notes/{path.name}: 未知主题 {topic!r}")
+        notes.append({"slug": path.stem, "title": meta.get("title", path.stem), "topics": meta.get("topics", []),
+                      "sources": meta.get("sources", []), "body": body.strip()})
+    if problems:
+        raise BankError(problems)
+    return notes

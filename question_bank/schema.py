@@ -1,0 +1,26 @@
+"""Names and rules shared by the loader, the validator and the app."""
+
+from __future__ import annotations
+
+ITEM_TYPES: dict[str, str] = {
+    "single_choice": "单选题",
+    "multi_choice": "多选题",
+    "true_false": "判断题",
+    "term_definition": "名词解释",
+    "short_answer": "简答题",
+    "essay": "论述题",
+    "case_study": "案例分析",
+    "fill_blank": "填空题",
+}
+CHOICE_TYPES = frozenset({"single_choice", "multi_choice"})
+TEXT_TYPES = frozenset({"term_definition", "short_answer", "essay", "fill_blank"})
+KEY_SOURCES = {"source": "答案来自源文档", "derived": "答案由源文档内容推导", "none": "源文档未给出答案"}
+OPTIONS_SOURCES = frozenset({"source", "authored"})
+ALLOWED_FIELDS = frozenset(
+    {
+        "id", "type", "stem", "options", "answer", "key_source", "options_source", "explanation",
+        "topics", "sources", "parts", "notes", "source_text", "key_points", "blanks", "correction",
+    }
+)
+REQUIRED_FIELDS = ("id", "type", "stem", "key_source", "topics", "sources")
+ID_PATTERN = r"^s\d{3}-[a-z0-9][a-z0-9-]*$"
