@@ -1,0 +1,114 @@
+"""The CRM course platform: create_app() builds the Flask application."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.config import DEV_SECRET, Config, database_url, instance_secret_key
+from app.extensions import csrf, db, login_manager, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then instance/config.py, then FLASK_* environment variables."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env()
+        env_secret = os.environ.get("SECRET_KEY")
+        if env_secret:
+            app.config["SECRET_KEY"] = env_secret
+            app.config["SECRET_FROM_ENV"] = True
+        elif app.config["SECRET_KEY"] == DEV_SECRET:
+            app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+    else:
+        app.config.update(test_config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.instance_path)
+    if app.config["SECRET_KEY"] == DEV_SECRET and not (app.debug or app.testing):
+        raise RuntimeError("拒绝以开发用密钥启动:请设置 SECRET_KEY 或删除 instance/config.py 中的 SECRET_KEY")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+
+    from app import models  # noqa: F401  (register the tables)
+    from app.auth import bp as auth_bp
+    from app.bank import bp as bank_bp
+    from app.cli import register_cli
+    from app.markdown import render_markdown
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(bank_bp)
+    _register_optional_blueprints(app)
+    register_cli(app)
+    app.jinja_env.filters["markdown"] = render_markdown
+    _register_error_pages(app)
+    _register_template_globals(app)
+    return app
+
+
+def _register_optional_blueprints(app: Flask) -> None:
+    """Register feature blueprints that exist (each feature is its own package)."""
+    import importlib
+
+    for name in ("practice", "authoring", "classes", "sandbox"):
+        try:
+            module = importlib.import_module(f"app.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"app.{name}":
+                raise
+            continue
+        app.register_blueprint(module.bp)
+
+
+def _register_error_pages(app: Flask) -> None:
+    def page(code: int, title: str, message: str):
+        def handler(_error):
+            return render_template("error.html", code=code, title=title, message=message), code
+
+        return handler
+
+    app.register_error_handler(400, page(400, "请求有误", "请求无法处理,请返回重试。"))
+    app.register_error_handler(403, page(403, "没有权限", "你没有权限访问此页面。"))
+    app.register_error_handler(404, page(404, "页面不存在", "你要找的页面不存在或已被删除。"))
+    app.register_error_handler(405, page(405, "方法不允许", "此页面不接受这种请求。"))
+    app.register_error_handler(413, page(413, "文件太大", "上传的文件超过了大小限制。"))
+    app.register_error_handler(500, page(500, "服务器错误", "服务器出了点问题,我们会尽快修复。"))
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_template("error.html", code=400, title="表单已过期", message="表单已过期或缺少安全令牌,请刷新页面后重试。"), 400
+
+
+def _register_template_globals(app: Flask) -> None:
+    from question_bank.schema import ITEM_TYPES, KEY_SOURCES
+
+    app.jinja_env.globals.update(ITEM_TYPES=ITEM_TYPES, KEY_SOURCES=KEY_SOURCES,
+                                 has_blueprint=lambda name: name in app.blueprints)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """Run SQLite in WAL mode with foreign keys and a busy timeout (many students submit at once)."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()

@@ -1,0 +1,132 @@
+"""The question bank in the database: items (with versions), their sources and topics, reading notes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import utcnow
+
+item_topics = sa.Table(
+    "item_topics",
+    db.metadata,
+    sa.Column("item_id", sa.ForeignKey("item.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("topic_id", sa.ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+# The fields of an item that make up its content (a change in any of them is a new version).
+CONTENT_FIELDS = (
+    "type", "stem", "options", "answer", "key_source", "options_source", "explanation", "correction",
+    "parts", "blanks", "key_points", "notes", "source_text",
+)
+
+
+class Topic(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Item(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(sa.String(80), unique=True)  # the stable id from question_bank/
+    type: Mapped[str] = mapped_column(sa.String(24), index=True)
+    stem: Mapped[str] = mapped_column(sa.Text)
+    options: Mapped[dict | None] = mapped_column(sa.JSON)  # {"A": "...", ...}
+    answer: Mapped[Any] = mapped_column(sa.JSON)  # list of keys | bool | str | None
+    key_source: Mapped[str] = mapped_column(sa.String(12), index=True)
+    options_source: Mapped[str | None] = mapped_column(sa.String(12))
+    explanation: Mapped[str] = mapped_column(sa.Text, default="")
+    correction: Mapped[str] = mapped_column(sa.Text, default="")
+    parts: Mapped[list | None] = mapped_column(sa.JSON)
+    blanks: Mapped[list | None] = mapped_column(sa.JSON)
+    key_points: Mapped[list | None] = mapped_column(sa.JSON)
+    notes: Mapped[list | None] = mapped_column(sa.JSON)
+    source_text: Mapped[str] = mapped_column(sa.Text, default="")
+    seed_file: Mapped[str] = mapped_column(sa.String(80), default="", index=True)  # the bank file it lives in
+    position: Mapped[int] = mapped_column(default=0, index=True)  # order within the bank (顺序练习)
+    version: Mapped[int] = mapped_column(default=1)
+    content_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    origin: Mapped[str] = mapped_column(sa.String(16), default="bank")  # bank | instructor | import
+    retired: Mapped[bool] = mapped_column(default=False, index=True)
+    search_text: Mapped[str] = mapped_column(sa.Text, default="")
+    keyed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    keyed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    flagged: Mapped[str] = mapped_column(sa.String(200), default="")  # why statistics flag it as possibly miskeyed
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    topics: Mapped[list[Topic]] = relationship(secondary=item_topics, order_by=Topic.position, lazy="selectin")
+    sources: Mapped[list[ItemSource]] = relationship(
+        back_populates="item", cascade="all, delete-orphan", order_by="ItemSource.position", lazy="selectin"
+    )
+    versions: Mapped[list[ItemVersion]] = relationship(
+        back_populates="item", cascade="all, delete-orphan", order_by="ItemVersion.version"
+    )
+
+    @property
+    def gradable(self) -> bool:
+        """Whether the item can be graded in practice (it has a key)."""
+        return self.key_source != "none" and not self.retired
+
+    def content(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in CONTENT_FIELDS}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The item in the bank's export contract (see question_bank/FORMAT.md)."""
+        data: dict[str, Any] = {"id": self.uid, **self.content()}
+        data["topics"] = [t.name for t in self.topics]
+        data["sources"] = [s.to_dict() for s in self.sources]
+        return data
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    blob = json.dumps({k: content.get(k) for k in CONTENT_FIELDS}, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class ItemSource(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("item.id", ondelete="CASCADE"), index=True)
+    seed: Mapped[str] = mapped_column(sa.String(80), index=True)
+    section: Mapped[str] = mapped_column(sa.String(200))
+    number: Mapped[str] = mapped_column(sa.String(40), default="")
+    position: Mapped[int] = mapped_column(default=0)
+    item: Mapped[Item] = relationship(back_populates="sources")
+
+    def to_dict(self) -> dict[str, Any]:
+        number: int | str = int(self.number) if self.number.isdigit() else self.number
+        return {"seed": self.seed, "section": self.section, "number": number}
+
+
+class ItemVersion(db.Model):
+    """A snapshot of an item's content; attempts point at the version the student saw."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("item.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column()
+    data: Mapped[dict] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    item: Mapped[Item] = relationship(back_populates="versions")
+
+    __table_args__ = (sa.UniqueConstraint("item_id", "version", name="item_version"),)
+
+
+class Note(db.Model):
+    """A reading page (study notes / articles from the seeds)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    topics: Mapped[list] = mapped_column(sa.JSON, default=list)
+    sources: Mapped[list] = mapped_column(sa.JSON, default=list)
