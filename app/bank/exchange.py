@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET  # noqa: S405  (we only parse files our users upload, with no entities)
+import xml.etree.ElementTree as ET  # noqa: S405  (used to build XML; parsing goes through defusedxml)
 from dataclasses import dataclass, field
 from typing import Any
+
+from defusedxml.ElementTree import XMLParser as SafeXMLParser
 
 from question_bank.schema import ITEM_TYPES
 
 FORMATS = {"json": "JSON", "gift": "GIFT", "moodle-xml": "Moodle XML", "yaml": "YAML"}
 GIFT_SPECIAL = "~=#{}:"
-META_FIELDS = ("type", "key_source", "options_source", "explanation", "correction", "parts", "blanks",
+META_FIELDS = ("type", "options", "key_source", "options_source", "explanation", "correction", "parts", "blanks",
                "key_points", "notes", "source_text", "sources", "topics", "answer")
 # Moodle accepts only these fractions for answers.
 MOODLE_FRACTIONS = [100, 90, 83.33333, 80, 75, 70, 66.66667, 60, 50, 40, 33.33333, 30, 25, 20, 16.66667,
@@ -56,8 +58,21 @@ def gift_escape(text: str) -> str:
     return out.replace("\n", "\\n")
 
 
+def _represented(item: dict[str, Any]) -> set[str]:
+    """The fields the visible GIFT/Moodle question carries; the rest go into the crm-meta comment."""
+    kind, answer = item["type"], item.get("answer")
+    if kind in ("single_choice", "multi_choice") and answer:
+        return {"options", "answer", "explanation", "topics"}
+    if kind == "true_false" and isinstance(answer, bool):
+        return {"answer", "explanation", "topics"}
+    if kind == "fill_blank" and item.get("blanks") and len(item["blanks"]) == 1:
+        return {"blanks", "explanation", "topics"}
+    return {"topics"}
+
+
 def _meta(item: dict[str, Any]) -> str:
-    meta = {k: item.get(k) for k in META_FIELDS if item.get(k) not in (None, "", [])}
+    skip = _represented(item)
+    meta = {k: item.get(k) for k in META_FIELDS if k not in skip and item.get(k) not in (None, "", [])}
     return json.dumps(meta, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -346,9 +361,10 @@ def parse_gift(text: str) -> ParseResult:
 def parse_moodle_xml(text: str) -> ParseResult:
     result = ParseResult()
     try:
-        parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
-        root = ET.fromstring(text.lstrip("\ufeff").encode("utf-8"), parser=parser)  # noqa: S314
-    except ET.ParseError as exc:
+        parser = SafeXMLParser(target=ET.TreeBuilder(insert_comments=True))
+        parser.feed(text.lstrip("\ufeff").encode("utf-8"))
+        root = parser.close()
+    except (ET.ParseError, ValueError) as exc:
         line = exc.position[0] if hasattr(exc, "position") else "?"
         result.errors.append(f"第 {line} 行: XML 无法解析: {exc}")
         return result

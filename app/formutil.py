@@ -1,0 +1,15 @@
+"""Small helpers shared by every feature's WTForms."""
+
+from collections.abc import Iterable
+
+from wtforms.fields.choices import SelectChoice
+
+
+def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
+    """Select choices from (value, label) pairs (WTForms 3.3 deprecates bare tuples)."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def strip(value):
+    """Strip surrounding whitespace from text input."""
+    return value.strip() if isinstance(value, str) else value

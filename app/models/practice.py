@@ -1,0 +1,133 @@
+"""What students do: answers, practice sets, stars, the wrong-answer book, FSRS cards, mock exams."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.bank import Item
+from app.models.base import utcnow
+
+
+class PracticeSet(db.Model):
+    """An ordered list of items a student works through (one mode and scope); the cursor is where they are."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    guest_key: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    mode: Mapped[str] = mapped_column(sa.String(20))
+    scope: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    scope_key: Mapped[str] = mapped_column(sa.String(200), default="", index=True)
+    item_ids: Mapped[list] = mapped_column(sa.JSON, default=list)
+    cursor: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class ResponseRecord(db.Model):
+    """One answer to one item (practice or exam), graded against the version the student saw."""
+
+    __tablename__ = "response"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    guest_key: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("item.id", ondelete="CASCADE"), index=True)
+    item_version: Mapped[int] = mapped_column(default=1)
+    mode: Mapped[str] = mapped_column(sa.String(20), index=True)
+    set_id: Mapped[int | None] = mapped_column(sa.ForeignKey("practice_set.id", ondelete="SET NULL"), index=True)
+    exam_id: Mapped[int | None] = mapped_column(sa.ForeignKey("exam_attempt.id", ondelete="CASCADE"), index=True)
+    answer: Mapped[Any] = mapped_column(sa.JSON)
+    score: Mapped[float | None] = mapped_column()  # automatic score 0..1 (None: self-assessed types)
+    correct: Mapped[bool | None] = mapped_column()
+    self_score: Mapped[float | None] = mapped_column()  # the student's own assessment 0..1
+    self_ratings: Mapped[list | None] = mapped_column(sa.JSON)
+    detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+
+    item: Mapped[Item] = relationship()
+
+    @property
+    def effective_score(self) -> float | None:
+        return self.score if self.score is not None else self.self_score
+
+
+class Star(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("item.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    item: Mapped[Item] = relationship()
+    __table_args__ = (sa.UniqueConstraint("user_id", "item_id", name="star_user_item"),)
+
+
+class WrongEntry(db.Model):
+    """An item in a student's 错题本. It leaves after right answers on two different later days."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("item.id", ondelete="CASCADE"), index=True)
+    wrong_count: Mapped[int] = mapped_column(default=1)
+    last_wrong_on: Mapped[date] = mapped_column(sa.Date)
+    right_days: Mapped[int] = mapped_column(default=0)  # distinct days answered right since the last wrong answer
+    last_right_on: Mapped[date | None] = mapped_column(sa.Date)
+    cleared_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    item: Mapped[Item] = relationship()
+    __table_args__ = (sa.UniqueConstraint("user_id", "item_id", name="wrong_user_item"),)
+
+
+class ReviewCard(db.Model):
+    """The FSRS card of one item for one student (智能复习)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("item.id", ondelete="CASCADE"), index=True)
+    card: Mapped[dict] = mapped_column(sa.JSON)
+    due: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+    reviews: Mapped[int] = mapped_column(default=0)
+    item: Mapped[Item] = relationship()
+    __table_args__ = (sa.UniqueConstraint("user_id", "item_id", name="card_user_item"),)
+
+
+class ExamAttempt(db.Model):
+    """A mock exam (or an assigned quiz): the paper, the server-side deadline and the result."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200), default="模拟考试")
+    blueprint: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # [{item_id, version, points, order: [original option keys in displayed order]}]
+    paper: Mapped[list] = mapped_column(sa.JSON, default=list)
+    multi_rule: Mapped[str] = mapped_column(sa.String(20), default="partial")
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    deadline: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True), index=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(sa.String(12), default="open", index=True)  # open | grading | graded
+    closed_by: Mapped[str] = mapped_column(sa.String(12), default="")  # student | deadline | visit
+    score: Mapped[float | None] = mapped_column()
+    max_score: Mapped[float] = mapped_column(default=0)
+    assignment_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+    # when the student may see keys and feedback: after_submit | after_close (review_after) | never
+    feedback_policy: Mapped[str] = mapped_column(sa.String(20), default="after_submit")
+    review_after: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    answers: Mapped[list[ExamAnswer]] = relationship(back_populates="attempt", cascade="all, delete-orphan",
+                                                     order_by="ExamAnswer.position")
+
+
+class ExamAnswer(db.Model):
+    """The saved answer to one question of an attempt: autosave writes this one small row."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(sa.ForeignKey("exam_attempt.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column()
+    answer: Mapped[Any] = mapped_column(sa.JSON)
+    flagged: Mapped[bool] = mapped_column(default=False)
+    saved_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    score: Mapped[float | None] = mapped_column()  # points earned, after grading
+    attempt: Mapped[ExamAttempt] = relationship(back_populates="answers")
+    __table_args__ = (sa.UniqueConstraint("attempt_id", "position", name="exam_answer_position"),)

@@ -1,0 +1,422 @@
+"""Practice domain logic: building practice sets, recording answers, the 错题本, FSRS review, mock exams."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from fsrs import Card, Rating, Scheduler
+
+from app.bank.services import item_query
+from app.clock import aware, now
+from app.extensions import db
+from app.grading import REGISTRY, GradeResult, grade, self_score
+from app.models import Item, ItemVersion, Topic
+from app.models.practice import ExamAnswer, ExamAttempt, PracticeSet, ResponseRecord, ReviewCard, Star, WrongEntry
+
+MODES = {
+    "sequential": "顺序练习",
+    "random": "随机练习",
+    "topic": "专题练习",
+    "wrong": "错题练习",
+    "starred": "收藏练习",
+    "study": "背题模式",
+    "review": "智能复习",
+    "single": "单题练习",
+}
+WRONG_BOOK_RULE = "答错的题自动进入错题本;此后在不同的两天里各答对一次(不含答错当天),该题自动移出错题本。"
+RIGHT_DAYS_TO_CLEAR = 2
+_scheduler = Scheduler(enable_fuzzing=False)
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who is practising: a user, or a visitor identified by a key kept in their session."""
+
+    user_id: int | None
+    guest_key: str | None
+
+    def filter(self, model: Any) -> sa.ColumnElement[bool]:
+        if self.user_id is not None:
+            return model.user_id == self.user_id
+        return sa.and_(model.user_id.is_(None), model.guest_key == self.guest_key)
+
+
+def new_guest_key() -> str:
+    return secrets.token_hex(16)
+
+
+# ---------------------------------------------------------------- item content and versions
+
+def version_content(item: Item, version: int | None = None) -> dict[str, Any]:
+    """The content of the version a student saw (the current one by default)."""
+    if version is None or version == item.version:
+        return item.content()
+    data = db.session.scalar(sa.select(ItemVersion.data).where(
+        ItemVersion.item_id == item.id, ItemVersion.version == version))
+    return data if data is not None else item.content()
+
+
+# ---------------------------------------------------------------- practice sets
+
+def scope_key(mode: str, scope: dict[str, Any]) -> str:
+    return mode + "|" + "|".join(f"{k}={scope[k]}" for k in sorted(scope) if scope[k] not in (None, "", []))
+
+
+def _gradable(stmt: sa.Select) -> sa.Select:
+    return stmt.where(Item.key_source != "none")
+
+
+def _filtered_ids(scope: dict[str, Any], gradable: bool = True) -> list[int]:
+    topic = None
+    if scope.get("topic"):
+        topic = db.session.scalar(sa.select(Topic).where(Topic.slug == scope["topic"]))
+    stmt = item_query(topic=topic, seed=scope.get("seed") or None)
+    types = [t for t in scope.get("types") or [] if t in REGISTRY]
+    if types:
+        stmt = stmt.where(Item.type.in_(types))
+    if gradable:
+        stmt = _gradable(stmt)
+    return list(db.session.scalars(stmt.with_only_columns(Item.id)))
+
+
+def build_set(owner: Owner, mode: str, scope: dict[str, Any]) -> PracticeSet | None:
+    """Create (or, for sequential modes, resume) a practice set; None when it would be empty."""
+    key = scope_key(mode, scope)
+    if mode in ("sequential", "topic"):
+        existing = db.session.scalar(sa.select(PracticeSet).where(
+            owner.filter(PracticeSet), PracticeSet.scope_key == key).order_by(PracticeSet.id.desc()))
+        if existing is not None and existing.cursor < len(existing.item_ids):
+            return existing
+    count = max(1, min(int(scope.get("count") or 20), 200))
+    if mode in ("sequential", "topic"):
+        ids = _filtered_ids(scope)
+    elif mode == "random":
+        ids = _filtered_ids(scope)
+        ids = random.sample(ids, min(count, len(ids)))
+    elif mode == "study":
+        ids = _filtered_ids(scope)
+    elif mode == "wrong":
+        ids = list(db.session.scalars(_gradable(sa.select(WrongEntry.item_id).join(Item, WrongEntry.item_id == Item.id)
+                                                .where(owner.filter(WrongEntry), WrongEntry.cleared_at.is_(None),
+                                                       Item.retired.is_(False)).order_by(WrongEntry.last_wrong_on))))
+    elif mode == "starred":
+        ids = list(db.session.scalars(_gradable(sa.select(Star.item_id).join(Item, Star.item_id == Item.id)
+                                                .where(owner.filter(Star), Item.retired.is_(False)).order_by(Star.id))))
+    elif mode == "review":
+        ids = [card.item_id for card in due_cards(owner, limit=count)]
+    else:
+        ids = list(scope.get("item_ids") or [])
+    if not ids:
+        return None
+    practice_set = PracticeSet(user_id=owner.user_id, guest_key=None if owner.user_id else owner.guest_key,
+                               mode=mode, scope=scope, scope_key=key, item_ids=ids, cursor=0)
+    db.session.add(practice_set)
+    db.session.flush()
+    return practice_set
+
+
+def get_set(owner: Owner, set_id: int) -> PracticeSet | None:
+    return db.session.scalar(sa.select(PracticeSet).where(PracticeSet.id == set_id, owner.filter(PracticeSet)))
+
+
+# ---------------------------------------------------------------- answering
+
+def record_answer(owner: Owner, item: Item, values: list[str], mode: str, practice_set: PracticeSet | None = None,
+                  ) -> tuple[ResponseRecord, GradeResult]:
+    """Grade and store one practice answer; update the 错题本 and the FSRS card of a signed-in student."""
+    content = version_content(item)
+    kind = REGISTRY[item.type]
+    response_value = kind.parse(values, content)
+    result = grade(content, response_value, multi_rule=current_app.config["MULTI_CHOICE_RULE"])
+    record = ResponseRecord(user_id=owner.user_id, guest_key=None if owner.user_id else owner.guest_key,
+                            item_id=item.id, item_version=item.version, mode=mode,
+                            set_id=practice_set.id if practice_set else None, answer=response_value,
+                            score=result.score, correct=result.correct, detail=result.detail, created_at=now())
+    db.session.add(record)
+    if practice_set is not None and practice_set.cursor < len(practice_set.item_ids) \
+            and practice_set.item_ids[practice_set.cursor] == item.id:
+        practice_set.cursor += 1
+    if owner.user_id is not None and result.score is not None:
+        learn(owner.user_id, item.id, result.score, result.correct, record.created_at)
+    db.session.flush()
+    return record, result
+
+
+def assess(record: ResponseRecord, ratings: list[str]) -> None:
+    """Store the student's self-assessment; for self-assessed types it drives the 错题本 and review."""
+    record.self_ratings = ratings
+    record.self_score = self_score(ratings)
+    if record.user_id is not None and record.score is None and record.self_score is not None:
+        learn(record.user_id, record.item_id, record.self_score, record.self_score >= 0.6, now())
+
+
+def learn(user_id: int, item_id: int, score: float, correct: bool | None, when: datetime) -> None:
+    """Update the wrong-answer book and the FSRS schedule after an answer."""
+    update_wrong_book(user_id, item_id, bool(correct), when)
+    review(user_id, item_id, score, when)
+
+
+def update_wrong_book(user_id: int, item_id: int, correct: bool, when: datetime) -> None:
+    today = aware(when).date()
+    entry = db.session.scalar(sa.select(WrongEntry).where(WrongEntry.user_id == user_id, WrongEntry.item_id == item_id))
+    if not correct:
+        if entry is None:
+            db.session.add(WrongEntry(user_id=user_id, item_id=item_id, last_wrong_on=today, created_at=when))
+        else:
+            entry.wrong_count += 1
+            entry.last_wrong_on, entry.right_days, entry.last_right_on, entry.cleared_at = today, 0, None, None
+        return
+    if entry is None or entry.cleared_at is not None:
+        return
+    if today > entry.last_wrong_on and entry.last_right_on != today:
+        entry.right_days += 1
+        entry.last_right_on = today
+        if entry.right_days >= RIGHT_DAYS_TO_CLEAR:
+            entry.cleared_at = when
+
+
+def rating_for(score: float) -> Rating:
+    if score >= 0.9:
+        return Rating.Good
+    if score >= 0.5:
+        return Rating.Hard
+    return Rating.Again
+
+
+def review(user_id: int, item_id: int, score: float, when: datetime) -> ReviewCard:
+    row = db.session.scalar(sa.select(ReviewCard).where(ReviewCard.user_id == user_id, ReviewCard.item_id == item_id))
+    card = Card.from_dict(row.card) if row else Card(due=when)
+    card, _log = _scheduler.review_card(card, rating_for(score), review_datetime=aware(when))
+    if row is None:
+        row = ReviewCard(user_id=user_id, item_id=item_id, card={}, due=card.due)
+        db.session.add(row)
+    row.card, row.due, row.reviews = card.to_dict(), card.due, (row.reviews or 0) + 1
+    return row
+
+
+def due_cards(owner: Owner, limit: int = 200) -> list[ReviewCard]:
+    if owner.user_id is None:
+        return []
+    end_of_day = datetime.combine(now().date() + timedelta(days=1), datetime.min.time(), tzinfo=now().tzinfo)
+    return list(db.session.scalars(sa.select(ReviewCard).join(Item, ReviewCard.item_id == Item.id).where(
+        ReviewCard.user_id == owner.user_id, ReviewCard.due < end_of_day, Item.retired.is_(False),
+        Item.key_source != "none").order_by(ReviewCard.due).limit(limit)))
+
+
+def due_count(user_id: int) -> int:
+    end_of_day = datetime.combine(now().date() + timedelta(days=1), datetime.min.time(), tzinfo=now().tzinfo)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(ReviewCard).join(Item, ReviewCard.item_id == Item.id)
+                             .where(ReviewCard.user_id == user_id, ReviewCard.due < end_of_day,
+                                    Item.retired.is_(False), Item.key_source != "none")) or 0
+
+
+def toggle_star(user_id: int, item_id: int) -> bool:
+    star = db.session.scalar(sa.select(Star).where(Star.user_id == user_id, Star.item_id == item_id))
+    if star:
+        db.session.delete(star)
+        return False
+    db.session.add(Star(user_id=user_id, item_id=item_id))
+    return True
+
+
+def adopt_guest(guest_key: str, user_id: int) -> int:
+    """Give a visitor's answers to their new account and replay them into the 错题本 and review schedule."""
+    records = list(db.session.scalars(sa.select(ResponseRecord).where(
+        ResponseRecord.guest_key == guest_key, ResponseRecord.user_id.is_(None)).order_by(ResponseRecord.id)))
+    for record in records:
+        record.user_id, record.guest_key = user_id, None
+        score = record.effective_score
+        if score is not None:
+            correct = record.correct if record.correct is not None else score >= 0.6
+            learn(user_id, record.item_id, score, correct, aware(record.created_at))
+    db.session.execute(sa.update(PracticeSet).where(PracticeSet.guest_key == guest_key, PracticeSet.user_id.is_(None))
+                       .values(user_id=user_id, guest_key=None))
+    return len(records)
+
+
+# ---------------------------------------------------------------- mock exams
+
+DEFAULT_BLUEPRINT: dict[str, Any] = {
+    "title": "模拟考试",
+    "minutes": 60,
+    "topics": [],
+    "sections": [
+        {"type": "single_choice", "count": 15, "points": 2},
+        {"type": "multi_choice", "count": 5, "points": 4},
+        {"type": "true_false", "count": 10, "points": 1},
+        {"type": "term_definition", "count": 4, "points": 5},
+        {"type": "short_answer", "count": 2, "points": 10},
+    ],
+}
+
+
+def draw_paper(blueprint: dict[str, Any], rng: random.Random) -> list[dict[str, Any]]:
+    """Draw items for each section of a blueprint (gradable items only), shuffling options per attempt."""
+    paper = []
+    topic_ids = []
+    if blueprint.get("topics"):
+        topic_ids = list(db.session.scalars(sa.select(Topic.id).where(Topic.slug.in_(blueprint["topics"]))))
+    for section in blueprint["sections"]:
+        stmt = sa.select(Item).where(Item.type == section["type"], Item.retired.is_(False), Item.key_source != "none")
+        if topic_ids:
+            stmt = stmt.where(Item.topics.any(Topic.id.in_(topic_ids)))
+        pool = list(db.session.scalars(stmt.order_by(Item.id)))
+        for item in rng.sample(pool, min(int(section["count"]), len(pool))):
+            order = list((item.options or {}).keys())
+            rng.shuffle(order)
+            paper.append({"item_id": item.id, "version": item.version, "points": float(section["points"]),
+                          "order": order})
+    return paper
+
+
+def start_exam(user_id: int, blueprint: dict[str, Any], *, paper: list[dict[str, Any]] | None = None,
+               assignment_id: int | None = None, feedback_policy: str = "after_submit",
+               review_after: datetime | None = None, seed: int | None = None) -> ExamAttempt:
+    """Start an attempt: draw (or take) the paper and store the deadline on the server."""
+    rng = random.Random(seed)
+    paper = paper if paper is not None else draw_paper(blueprint, rng)
+    started = now()
+    minutes = blueprint.get("minutes")
+    attempt = ExamAttempt(user_id=user_id, title=blueprint.get("title") or "模拟考试", blueprint=blueprint,
+                          paper=paper, started_at=started, status="open",
+                          deadline=started + timedelta(minutes=float(minutes)) if minutes else None,
+                          multi_rule=current_app.config["MULTI_CHOICE_RULE"],
+                          max_score=sum(p["points"] for p in paper), assignment_id=assignment_id,
+                          feedback_policy=feedback_policy, review_after=review_after)
+    db.session.add(attempt)
+    db.session.flush()
+    return attempt
+
+
+def grace() -> timedelta:
+    return timedelta(seconds=current_app.config["EXAM_GRACE_SECONDS"])
+
+
+def remaining_seconds(attempt: ExamAttempt) -> int | None:
+    if attempt.deadline is None:
+        return None
+    return max(0, int((aware(attempt.deadline) - now()).total_seconds()))
+
+
+def accepting_answers(attempt: ExamAttempt) -> bool:
+    if attempt.status != "open":
+        return False
+    return attempt.deadline is None or now() <= aware(attempt.deadline) + grace()
+
+
+def display_to_original(entry: dict[str, Any], values: list[str]) -> list[str]:
+    """Map the letters a student saw (A, B, ... in shuffled order) back to the item's own option keys."""
+    order = entry.get("order") or []
+    out = []
+    for value in values:
+        index = ord(value) - ord("A") if len(value) == 1 else -1
+        if 0 <= index < len(order):
+            out.append(order[index])
+    return out
+
+
+def original_to_display(entry: dict[str, Any], keys: list[str]) -> list[str]:
+    order = entry.get("order") or []
+    return sorted(chr(ord("A") + order.index(k)) for k in keys if k in order)
+
+
+def save_answer(attempt: ExamAttempt, position: int, values: list[str] | None, flagged: bool | None) -> ExamAnswer:
+    """Autosave one answer (one small row); the caller checks accepting_answers first."""
+    entry = attempt.paper[position]
+    item = db.session.get(Item, entry["item_id"])
+    row = db.session.scalar(sa.select(ExamAnswer).where(ExamAnswer.attempt_id == attempt.id,
+                                                        ExamAnswer.position == position))
+    if row is None:
+        row = ExamAnswer(attempt_id=attempt.id, position=position, answer=None, flagged=False)
+        db.session.add(row)
+    if values is not None and item is not None:
+        if item.type in ("single_choice", "multi_choice"):
+            values = display_to_original(entry, values)
+        row.answer = REGISTRY[item.type].parse(values, version_content(item, entry["version"]))
+    if flagged is not None:
+        row.flagged = flagged
+    row.saved_at = now()
+    return row
+
+
+def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
+    """Grade an attempt once: a conditional update makes a second submit (or a race) a no-op."""
+    claimed = db.session.execute(sa.update(ExamAttempt).where(ExamAttempt.id == attempt.id,
+                                                              ExamAttempt.status == "open")
+                                 .values(status="grading")).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        return False
+    db.session.refresh(attempt)
+    deadline = aware(attempt.deadline)
+    cutoff = deadline + grace() if deadline else None
+    answers = {a.position: a for a in attempt.answers}
+    total = 0.0
+    for position, entry in enumerate(attempt.paper):
+        item = db.session.get(Item, entry["item_id"])
+        row = answers.get(position)
+        if item is None:
+            continue
+        if row is not None and cutoff is not None and aware(row.saved_at) > cutoff:
+            row.answer = None  # saved after the deadline: the paper is graded as it stood at the deadline
+        value = row.answer if row is not None else None
+        content = version_content(item, entry["version"])
+        blank = REGISTRY[item.type].is_blank(value)
+        result = GradeResult(0.0, False, {}) if blank and REGISTRY[item.type].auto_graded \
+            else grade(content, value, multi_rule=attempt.multi_rule)
+        points = (result.score or 0.0) * entry["points"]
+        if row is None:
+            row = ExamAnswer(attempt_id=attempt.id, position=position, answer=None, flagged=False, saved_at=now())
+            db.session.add(row)
+        row.score = points
+        total += points
+        record = ResponseRecord(user_id=attempt.user_id, item_id=item.id, item_version=entry["version"], mode="exam",
+                                exam_id=attempt.id, answer=value, score=result.score, correct=result.correct,
+                                detail=result.detail, created_at=now())
+        db.session.add(record)
+        if result.score is not None and not blank:
+            learn(attempt.user_id, item.id, result.score, result.correct, now())
+        elif blank:
+            update_wrong_book(attempt.user_id, item.id, False, now())
+    ended = now()
+    attempt.submitted_at = min(ended, cutoff) if cutoff else ended
+    attempt.score = round(total, 2)
+    attempt.status = "graded"
+    attempt.closed_by = closed_by
+    db.session.flush()
+    return True
+
+
+def close_expired(user_id: int) -> int:
+    """Grade the user's attempts whose time ran out while they were away."""
+    cutoff = now() - grace()
+    expired = list(db.session.scalars(sa.select(ExamAttempt).where(
+        ExamAttempt.user_id == user_id, ExamAttempt.status == "open", ExamAttempt.deadline.is_not(None),
+        ExamAttempt.deadline < cutoff)))
+    n = 0
+    for attempt in expired:
+        if submit_exam(attempt, "visit"):
+            n += 1
+    if n:
+        db.session.commit()
+    return n
+
+
+def feedback_visible(attempt: ExamAttempt) -> bool:
+    if attempt.status != "graded":
+        return False
+    if attempt.feedback_policy == "never":
+        return False
+    if attempt.feedback_policy == "after_close" and attempt.review_after is not None:
+        return now() >= aware(attempt.review_after)
+    return True
+
+
+def today() -> date:
+    return now().date()

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Install the test dependencies and run the whole suite: on SQLite, then on PostgreSQL when one is reachable.
+. "$(dirname "$0")/_venv.sh"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Debian's chromium for the browser test..."
+    (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) \
+      || echo "chromium could not be installed: the browser test will be skipped"
+  else
+    echo "No /usr/bin/chromium and no root to install it: the browser test will be skipped"
+  fi
+fi
+.venv/bin/ruff check .
+echo "== Test suite on SQLite =="
+.venv/bin/python -m pytest -q "$@"
+PG_URL="${TEST_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}"
+if .venv/bin/python -c "import sys, psycopg; psycopg.connect(sys.argv[1].replace('+psycopg', ''), connect_timeout=3).close()" "$PG_URL" 2>/dev/null; then
+  echo "== Test suite on PostgreSQL ($PG_URL) =="
+  TEST_DATABASE_URL="$PG_URL" .venv/bin/python -m pytest -q -m "not browser" "$@"
+else
+  echo "== PostgreSQL is not reachable at $PG_URL: skipping the PostgreSQL half of the suite =="
+fi
