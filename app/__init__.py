@@ -64,7 +64,7 @@ def _register_optional_blueprints(app: Flask) -> None:
     """Register feature blueprints that exist (each feature is its own package)."""
     import importlib
 
-    for name in ("practice", "authoring", "classes", "sandbox"):
+    for name in ("practice", "authoring", "classes", "assignments", "sandbox"):
         try:
             module = importlib.import_module(f"app.{name}")
         except ModuleNotFoundError as exc:

@@ -2,10 +2,12 @@
 # Install the test dependencies and run the whole suite: on SQLite, then on PostgreSQL when one is reachable.
 . "$(dirname "$0")/_venv.sh"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
-if [ ! -x /usr/bin/chromium ]; then
+# The browser test uses Debian's Chromium; a CJK font makes its screenshots readable.
+if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing Debian's chromium for the browser test..."
-    (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) \
+    echo "Installing Debian's chromium and a CJK font for the browser test..."
+    (apt-get install -y -q chromium fonts-wqy-microhei >/dev/null 2>&1 \
+      || (apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-wqy-microhei >/dev/null)) \
       || echo "chromium could not be installed: the browser test will be skipped"
   else
     echo "No /usr/bin/chromium and no root to install it: the browser test will be skipped"

@@ -8,7 +8,7 @@ from app.models.users import User
 __all__ = ["Item", "ItemSource", "ItemVersion", "Note", "Topic", "User", "item_topics"]
 
 # Feature modules add their own tables when present.
-for _name in ("practice", "classes", "sandbox"):
+for _name in ("practice", "classes", "assignments", "sandbox"):
     try:
         importlib.import_module(f"app.models.{_name}")
     except ModuleNotFoundError as _exc:
