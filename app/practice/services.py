@@ -156,18 +156,35 @@ def assess(record: ResponseRecord, ratings: list[str]) -> None:
         learn(record.user_id, record.item_id, record.self_score, record.self_score >= 0.6, now())
 
 
-def learn(user_id: int, item_id: int, score: float, correct: bool | None, when: datetime) -> None:
+class LearningState:
+    """The 错题本 entries and FSRS cards of one student for a set of items, loaded in two queries."""
+
+    def __init__(self, user_id: int, item_ids: list[int]):
+        self.user_id = user_id
+        self.entries = {e.item_id: e for e in db.session.scalars(sa.select(WrongEntry).where(
+            WrongEntry.user_id == user_id, WrongEntry.item_id.in_(item_ids)))}
+        self.cards = {c.item_id: c for c in db.session.scalars(sa.select(ReviewCard).where(
+            ReviewCard.user_id == user_id, ReviewCard.item_id.in_(item_ids)))}
+
+
+def learn(user_id: int, item_id: int, score: float, correct: bool | None, when: datetime,
+          state: LearningState | None = None) -> None:
     """Update the wrong-answer book and the FSRS schedule after an answer."""
-    update_wrong_book(user_id, item_id, bool(correct), when)
-    review(user_id, item_id, score, when)
+    state = state or LearningState(user_id, [item_id])
+    update_wrong_book(user_id, item_id, bool(correct), when, state)
+    review(user_id, item_id, score, when, state)
 
 
-def update_wrong_book(user_id: int, item_id: int, correct: bool, when: datetime) -> None:
+def update_wrong_book(user_id: int, item_id: int, correct: bool, when: datetime,
+                      state: LearningState | None = None) -> None:
     today = aware(when).date()
-    entry = db.session.scalar(sa.select(WrongEntry).where(WrongEntry.user_id == user_id, WrongEntry.item_id == item_id))
+    state = state or LearningState(user_id, [item_id])
+    entry = state.entries.get(item_id)
     if not correct:
         if entry is None:
-            db.session.add(WrongEntry(user_id=user_id, item_id=item_id, last_wrong_on=today, created_at=when))
+            state.entries[item_id] = entry = WrongEntry(user_id=user_id, item_id=item_id, last_wrong_on=today,
+                                                        created_at=when)
+            db.session.add(entry)
         else:
             entry.wrong_count += 1
             entry.last_wrong_on, entry.right_days, entry.last_right_on, entry.cleared_at = today, 0, None, None
@@ -189,12 +206,13 @@ def rating_for(score: float) -> Rating:
     return Rating.Again
 
 
-def review(user_id: int, item_id: int, score: float, when: datetime) -> ReviewCard:
-    row = db.session.scalar(sa.select(ReviewCard).where(ReviewCard.user_id == user_id, ReviewCard.item_id == item_id))
+def review(user_id: int, item_id: int, score: float, when: datetime, state: LearningState | None = None) -> ReviewCard:
+    state = state or LearningState(user_id, [item_id])
+    row = state.cards.get(item_id)
     card = Card.from_dict(row.card) if row else Card(due=when)
     card, _log = _scheduler.review_card(card, rating_for(score), review_datetime=aware(when))
     if row is None:
-        row = ReviewCard(user_id=user_id, item_id=item_id, card={}, due=card.due)
+        state.cards[item_id] = row = ReviewCard(user_id=user_id, item_id=item_id, card={}, due=card.due)
         db.session.add(row)
     row.card, row.due, row.reviews = card.to_dict(), card.due, (row.reviews or 0) + 1
     return row
@@ -229,12 +247,13 @@ def adopt_guest(guest_key: str, user_id: int) -> int:
     """Give a visitor's answers to their new account and replay them into the 错题本 and review schedule."""
     records = list(db.session.scalars(sa.select(ResponseRecord).where(
         ResponseRecord.guest_key == guest_key, ResponseRecord.user_id.is_(None)).order_by(ResponseRecord.id)))
+    state = LearningState(user_id, [r.item_id for r in records])
     for record in records:
         record.user_id, record.guest_key = user_id, None
         score = record.effective_score
         if score is not None:
             correct = record.correct if record.correct is not None else score >= 0.6
-            learn(user_id, record.item_id, score, correct, aware(record.created_at))
+            learn(user_id, record.item_id, score, correct, aware(record.created_at), state)
     db.session.execute(sa.update(PracticeSet).where(PracticeSet.guest_key == guest_key, PracticeSet.user_id.is_(None))
                        .values(user_id=user_id, guest_key=None))
     return len(records)
@@ -329,16 +348,17 @@ def original_to_display(entry: dict[str, Any], keys: list[str]) -> list[str]:
 def save_answer(attempt: ExamAttempt, position: int, values: list[str] | None, flagged: bool | None) -> ExamAnswer:
     """Autosave one answer (one small row); the caller checks accepting_answers first."""
     entry = attempt.paper[position]
-    item = db.session.get(Item, entry["item_id"])
+    item_type = db.session.scalar(sa.select(Item.type).where(Item.id == entry["item_id"]))
     row = db.session.scalar(sa.select(ExamAnswer).where(ExamAnswer.attempt_id == attempt.id,
                                                         ExamAnswer.position == position))
     if row is None:
         row = ExamAnswer(attempt_id=attempt.id, position=position, answer=None, flagged=False)
         db.session.add(row)
-    if values is not None and item is not None:
-        if item.type in ("single_choice", "multi_choice"):
+    if values is not None and item_type is not None:
+        if item_type in ("single_choice", "multi_choice"):
             values = display_to_original(entry, values)
-        row.answer = REGISTRY[item.type].parse(values, version_content(item, entry["version"]))
+        # choice answers are checked against the paper's options; no other type needs the item's content to parse
+        row.answer = REGISTRY[item_type].parse(values, {"options": dict.fromkeys(entry.get("order") or [])})
     if flagged is not None:
         row.flagged = flagged
     row.saved_at = now()
@@ -357,9 +377,13 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
     deadline = aware(attempt.deadline)
     cutoff = deadline + grace() if deadline else None
     answers = {a.position: a for a in attempt.answers}
+    item_ids = [entry["item_id"] for entry in attempt.paper]
+    items = {i.id: i for i in db.session.scalars(sa.select(Item).where(Item.id.in_(item_ids)))}
+    state = LearningState(attempt.user_id, item_ids)
+    when = now()
     total = 0.0
     for position, entry in enumerate(attempt.paper):
-        item = db.session.get(Item, entry["item_id"])
+        item = items.get(entry["item_id"])
         row = answers.get(position)
         if item is None:
             continue
@@ -372,18 +396,18 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
             else grade(content, value, multi_rule=attempt.multi_rule)
         points = (result.score or 0.0) * entry["points"]
         if row is None:
-            row = ExamAnswer(attempt_id=attempt.id, position=position, answer=None, flagged=False, saved_at=now())
+            row = ExamAnswer(attempt_id=attempt.id, position=position, answer=None, flagged=False, saved_at=when)
             db.session.add(row)
         row.score = points
         total += points
         record = ResponseRecord(user_id=attempt.user_id, item_id=item.id, item_version=entry["version"], mode="exam",
                                 exam_id=attempt.id, answer=value, score=result.score, correct=result.correct,
-                                detail=result.detail, created_at=now())
+                                detail=result.detail, created_at=when)
         db.session.add(record)
         if result.score is not None and not blank:
-            learn(attempt.user_id, item.id, result.score, result.correct, now())
+            learn(attempt.user_id, item.id, result.score, result.correct, when, state)
         elif blank:
-            update_wrong_book(attempt.user_id, item.id, False, now())
+            update_wrong_book(attempt.user_id, item.id, False, when, state)
     ended = now()
     attempt.submitted_at = min(ended, cutoff) if cutoff else ended
     attempt.score = round(total, 2)
