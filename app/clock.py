@@ -14,7 +14,9 @@ def now() -> datetime:
 
 
 def aware(moment: datetime | None) -> datetime | None:
-    """Treat naive datetimes read back from SQLite as UTC."""
-    if moment is not None and moment.tzinfo is None:
+    """Return a datetime in UTC: naive values read back from SQLite are UTC; PostgreSQL's carry an offset."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
-    return moment
+    return moment.astimezone(UTC)

@@ -118,7 +118,7 @@ class ItemVersion(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     item: Mapped[Item] = relationship(back_populates="versions")
 
-    __table_args__ = (sa.UniqueConstraint("item_id", "version", name="item_version"),)
+    __table_args__ = (sa.UniqueConstraint("item_id", "version"),)
 
 
 class Note(db.Model):

@@ -53,7 +53,7 @@ class Membership(db.Model):
     school_class: Mapped[SchoolClass] = relationship(back_populates="memberships")
     user: Mapped[User] = relationship()
 
-    __table_args__ = (sa.UniqueConstraint("class_id", "user_id", name="class_user"),)
+    __table_args__ = (sa.UniqueConstraint("class_id", "user_id"),)
 
 
 def classes_of(user: User) -> list[SchoolClass]:

@@ -62,7 +62,7 @@ class Star(db.Model):
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("item.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     item: Mapped[Item] = relationship()
-    __table_args__ = (sa.UniqueConstraint("user_id", "item_id", name="star_user_item"),)
+    __table_args__ = (sa.UniqueConstraint("user_id", "item_id"),)
 
 
 class WrongEntry(db.Model):
@@ -78,7 +78,7 @@ class WrongEntry(db.Model):
     cleared_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True), index=True)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     item: Mapped[Item] = relationship()
-    __table_args__ = (sa.UniqueConstraint("user_id", "item_id", name="wrong_user_item"),)
+    __table_args__ = (sa.UniqueConstraint("user_id", "item_id"),)
 
 
 class ReviewCard(db.Model):
@@ -91,7 +91,7 @@ class ReviewCard(db.Model):
     due: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
     reviews: Mapped[int] = mapped_column(default=0)
     item: Mapped[Item] = relationship()
-    __table_args__ = (sa.UniqueConstraint("user_id", "item_id", name="card_user_item"),)
+    __table_args__ = (sa.UniqueConstraint("user_id", "item_id"),)
 
 
 class ExamAttempt(db.Model):
@@ -130,4 +130,4 @@ class ExamAnswer(db.Model):
     saved_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     score: Mapped[float | None] = mapped_column()  # points earned, after grading
     attempt: Mapped[ExamAttempt] = relationship(back_populates="answers")
-    __table_args__ = (sa.UniqueConstraint("attempt_id", "position", name="exam_answer_position"),)
+    __table_args__ = (sa.UniqueConstraint("attempt_id", "position"),)

@@ -209,7 +209,7 @@ def rating_for(score: float) -> Rating:
 def review(user_id: int, item_id: int, score: float, when: datetime, state: LearningState | None = None) -> ReviewCard:
     state = state or LearningState(user_id, [item_id])
     row = state.cards.get(item_id)
-    card = Card.from_dict(row.card) if row else Card(due=when)
+    card = Card.from_dict(row.card) if row else Card(due=aware(when))
     card, _log = _scheduler.review_card(card, rating_for(score), review_datetime=aware(when))
     if row is None:
         state.cards[item_id] = row = ReviewCard(user_id=user_id, item_id=item_id, card={}, due=card.due)
