@@ -215,6 +215,7 @@ def test_stars_and_starred_practice(app, student):
     response = post_form(student, f"/practice/items/{item['uid']}/star", {}, page=f"/bank/items/{item['uid']}")
     assert response.status_code == 302
     assert item["uid"] in student.get("/practice/starred").get_data(as_text=True)
+    assert "★ 已收藏" in student.get(f"/bank/items/{item['uid']}").get_data(as_text=True)
     set_url = start(student, mode="starred")
     assert current_item_id(student, set_url)[0] == item["id"]
 
