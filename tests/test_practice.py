@@ -88,7 +88,8 @@ def test_moodle_sum_partial_penalty():
 
 def test_term_definition_key_points_right_partial_wrong(app):
     with app.app_context():
-        item = db.session.scalar(sa.select(Item).where(Item.type == "term_definition", Item.stem == "关系营销"))
+        item = db.session.scalar(sa.select(Item).where(Item.type == "term_definition", Item.stem == "关系营销",
+                                                       Item.search_text.contains("顾问式营销")))
         content = item.content()
     right = grade(content, "又称顾问式营销,指企业在赢利的基础上,建立、维持和促进与顾客和其他伙伴之间的关系,"
                            "以实现参与各方的目标,从而形成一种兼顾各方利益的长期关系。")
