@@ -61,7 +61,8 @@ def bank_sync(bank_dir: Path | None) -> None:
 
 @bank_cli.command("export")
 @click.option("--format", "fmt", type=click.Choice(["json", "gift", "moodle-xml", "yaml"]), default="json")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="输出文件(默认标准输出)")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="输出文件(默认标准输出);YAML 格式给一个目录时按题库文件分别写出")
 @click.option("--include-retired", is_flag=True, help="包括已停用的题目")
 def bank_export(fmt: str, output: Path | None, include_retired: bool) -> None:
     """Export the bank from the database as JSON, GIFT, Moodle XML or question_bank YAML."""
@@ -69,6 +70,13 @@ def bank_export(fmt: str, output: Path | None, include_retired: bool) -> None:
     from app.bank.services import item_query
     from app.bank.yaml_export import export_yaml
 
+    if fmt == "yaml" and output is not None and output.is_dir():
+        from app.authoring.services import yaml_exports
+
+        for name, text in yaml_exports().items():
+            (output / name).write_text(text, encoding="utf-8")
+            click.echo(f"已写出 {output / name}", err=True)
+        return
     items = [i.to_dict() for i in db.session.scalars(item_query(include_retired=include_retired))]
     text = export_yaml(items) if fmt == "yaml" else EXPORTERS[fmt](items)
     if output:

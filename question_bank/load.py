@@ -134,7 +134,8 @@ def _item_problems(item: Any, topic_names: set[str], seed_names: set[str] | None
             continue
         if "number" not in source:
             problems.append(f"来源 {source!r} 缺少 number")
-        if seed_names is not None and source["seed"] not in seed_names:
+        from_seeds = isinstance(item_id, str) and item_id[1] == "0"  # s0xx: the seed documents; s9xx: the app
+        if seed_names is not None and from_seeds and source["seed"] not in seed_names:
             problems.append(f"来源中的种子文件 {source['seed']!r} 不存在")
     notes = item.get("notes", [])
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):

@@ -120,6 +120,30 @@ def test_sync_is_idempotent_and_updates_by_stable_id(app, runner, tmp_path):
         assert sorted(versions) == [1, 2]
 
 
+def test_sync_keeps_edits_made_in_the_app_until_the_file_changes(app, runner, tmp_path):
+    from app.bank.services import apply_item_content
+    from app.models import Topic
+
+    uid = BANK.items[0]["id"]
+    with app.app_context():
+        item = db.session.scalar(sa.select(Item).where(Item.uid == uid))
+        topics = {t.name: t for t in db.session.scalars(sa.select(Topic))}
+        apply_item_content(item, {**item.to_dict(), "explanation": "教师在网站上补充的解析。"}, topics)
+        db.session.commit()
+    assert "更新 0 题" in runner.invoke(args=["bank", "sync"]).output
+    with app.app_context():
+        assert db.session.scalar(sa.select(Item.explanation).where(Item.uid == uid)) == "教师在网站上补充的解析。"
+    bank_dir = _copy_bank(tmp_path)
+    path = next(p for p in item_files(bank_dir) if uid in p.read_text(encoding="utf-8"))
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    entry = next(i for i in data["items"] if i["id"] == uid)
+    entry["explanation"] = "仓库里更新的解析。"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert "更新 1 题" in runner.invoke(args=["bank", "sync", "--bank-dir", str(bank_dir)]).output
+    with app.app_context():
+        assert db.session.scalar(sa.select(Item.explanation).where(Item.uid == uid)) == "仓库里更新的解析。"
+
+
 def _export(runner, fmt, tmp_path):
     out = tmp_path / f"bank.{fmt}"
     result = runner.invoke(args=["bank", "export", "--format", fmt, "-o", str(out)])

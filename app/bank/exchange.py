@@ -347,12 +347,13 @@ def parse_gift(text: str) -> ParseResult:
             item["type"] = "essay"
             item["answer"] = None
         item["explanation"] = feedback
+        body_type = item["type"]  # what the GIFT body itself says, before crm-meta refines it
         for name in META_FIELDS:
             if name in meta:
                 item[name] = meta[name]
         if "explanation" not in meta:
-            item["explanation"] = "" if item.get("type") not in ("single_choice", "multi_choice", "true_false") \
-                and isinstance(item.get("answer"), str) else feedback
+            # an essay-like body's feedback carries the model answer; a keyed body's feedback is the explanation
+            item["explanation"] = "" if body_type == "essay" and isinstance(item.get("answer"), str) else feedback
         result.items.append(item)
         result.locations.append(f"第 {line_no} 行")
     return result

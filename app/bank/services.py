@@ -88,6 +88,16 @@ def apply_item_content(item: Item, data: dict[str, Any], topics_by_name: dict[st
     return changed
 
 
+def bank_entry_hash(data: dict[str, Any]) -> str:
+    """Fingerprint of an item's entry in question_bank/ (content, topics and sources)."""
+    import hashlib
+    import json
+
+    blob = {"content": normalise_content(data), "topics": sorted(data.get("topics", [])),
+            "sources": data.get("sources", [])}
+    return hashlib.sha256(json.dumps(blob, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def sync_topics(topics: Iterable[dict[str, str]]) -> dict[str, Topic]:
     existing = {t.slug: t for t in db.session.scalars(sa.select(Topic))}
     for position, data in enumerate(topics):
@@ -110,11 +120,14 @@ def sync_bank(bank: Bank) -> SyncReport:
     file_of = {uid: name for name, uids in bank.files.items() for uid in uids}
     for position, data in enumerate(bank.items):
         item = existing.get(data["id"])
+        entry_hash = bank_entry_hash(data)
         if item is None:
             item = Item(uid=data["id"], origin="bank")
             db.session.add(item)
             report.created.append(data["id"])
             apply_item_content(item, data, topics_by_name)
+        elif item.bank_hash == entry_hash and not item.retired:
+            report.unchanged += 1  # the file did not change this item: keep any edit made in the app
         else:
             if item.keyed_by_id is not None and data.get("key_source") == "none":
                 # An instructor keyed this item in the app; the file has not caught up yet: keep their key.
@@ -125,6 +138,7 @@ def sync_bank(bank: Bank) -> SyncReport:
                 report.updated.append(data["id"])
             else:
                 report.unchanged += 1
+        item.bank_hash = entry_hash
         item.position = position
         item.seed_file = file_of.get(data["id"], "")
     seen = {d["id"] for d in bank.items}

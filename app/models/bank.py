@@ -55,6 +55,9 @@ class Item(db.Model):
     position: Mapped[int] = mapped_column(default=0, index=True)  # order within the bank (顺序练习)
     version: Mapped[int] = mapped_column(default=1)
     content_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    # hash of the item as question_bank/ last gave it: a sync only rewrites items whose file entry changed,
+    # so edits made in the app survive until the repository's bank changes that item
+    bank_hash: Mapped[str] = mapped_column(sa.String(64), default="")
     origin: Mapped[str] = mapped_column(sa.String(16), default="bank")  # bank | instructor | import
     retired: Mapped[bool] = mapped_column(default=False, index=True)
     search_text: Mapped[str] = mapped_column(sa.Text, default="")
