@@ -18,7 +18,6 @@ from app.models.assignments import Assignment, AssignmentAttempt, ScoreOverride
 from app.models.classes import Membership, SchoolClass
 from app.models.practice import ExamAttempt
 from tests.conftest import csrf_token, login, make_user, post_form
-from tests.test_browser import browser, live_server, phone, shot  # noqa: F401 (fixtures)
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # 17:00 in Beijing
 
@@ -488,39 +487,3 @@ def test_another_kind_plugs_into_the_gradebook(app, setup, clock):
     assert "迟交" in rows["Alice"] and "缺交" in rows["Bob"]
     home = alice.get(f"/assignments/class/{class_id}/").get_data(as_text=True)
     assert "/sandbox/exercise/" in home and "沙盒实训" in home and "已提交" in home
-
-
-# ---------------------------------------------------------------- in a browser, on a phone
-
-@pytest.mark.browser
-def test_teacher_builds_a_quiz_with_the_picker_on_a_phone(live_server, phone):  # noqa: F811 (fixtures)
-    base, app = live_server
-    make_user(app, "teacher", "instructor")
-    make_user(app, "alice")
-    class_id = make_class(app, "teacher", ("alice",))
-    make_items(app)
-    page = phone
-    page.goto(base + "/auth/login")
-    page.fill("#username", "teacher")
-    page.fill("#password", "secret123")
-    page.click("button[type=submit]")
-    page.goto(f"{base}/assignments/class/{class_id}/new")
-    assert page.is_hidden("fieldset.source-blueprint") and page.is_visible("fieldset.source-items")
-    page.fill("#title", "浏览器里建的测验")
-    page.fill("#closes_at", local(datetime.now(UTC) + timedelta(days=2)))
-    page.fill("#picker-q", "t-tf")
-    page.click("#picker-go")
-    page.wait_for_selector("#picker-results button")
-    for button in page.query_selector_all("#picker-results button")[:2]:
-        button.click()
-    assert page.input_value("#item_list").split() == ["t-tf-a", "1", "t-tf-b", "1"]
-    page.check("#source-1")
-    assert page.is_visible("fieldset.source-blueprint") and page.is_hidden("fieldset.source-items")
-    shot(page, "assignments-01-quiz-form")
-    page.check("#source-0")
-    page.click("form.quiz-form button[type=submit]")
-    page.wait_for_url(re.compile(r"/assignments/\d+$"))
-    assert "测验已创建" in page.content()
-    shot(page, "assignments-02-quiz")
-    page.goto(f"{base}/assignments/class/{class_id}/gradebook")
-    shot(page, "assignments-03-gradebook")

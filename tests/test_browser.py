@@ -124,3 +124,85 @@ def test_student_registers_practises_and_sits_a_mock_exam(live_server, phone):
     page.goto(base + "/practice/progress")
     assert page.locator("svg").count() >= 1
     shot(page, "07-progress")
+
+
+def _login(page, base, username, password="secret123"):
+    page.goto(base + "/auth/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+
+
+def test_instructor_runs_a_class_quiz_and_sees_the_score(live_server, browser):
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.models import Item
+    from tests.conftest import make_user
+
+    base, app = live_server
+    make_user(app, "teacher", "instructor")
+    with app.app_context():
+        keyed = sa.select(Item.uid, Item.answer).where(Item.type == "true_false", Item.key_source == "source")
+        rows = db.session.execute(keyed.order_by(Item.position)).all()
+        items = [next(r for r in rows if r.answer is True), next(r for r in rows if r.answer is False)]
+    teacher = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
+    _login(teacher, base, "teacher")
+    teacher.goto(base + "/classes/new")
+    teacher.fill("#name", "客户关系管理 1 班")
+    teacher.click("main form button[type=submit]")
+    teacher.wait_for_selector(".join-code")
+    code = teacher.inner_text(".join-code").strip()
+    class_url = teacher.url
+    shot(teacher, "10-class")
+    class_id = int(class_url.rstrip("/").rsplit("/", 1)[1])
+
+    teacher.goto(f"{base}/assignments/class/{class_id}/new")
+    teacher.fill("#title", "第一次测验")
+    closes = (datetime.now(UTC) + timedelta(days=2)).astimezone(ZoneInfo("Asia/Shanghai"))
+    teacher.fill("#closes_at", closes.strftime("%Y-%m-%dT%H:%M"))
+    teacher.fill("#picker-q", items[0].uid)  # the item picker adds ids to the list
+    teacher.click("#picker-go")
+    teacher.wait_for_selector("#picker-results button")
+    teacher.click("#picker-results button >> nth=0")
+    teacher.fill("#item_list", f"{items[0].uid} 5\n{items[1].uid} 5")
+    shot(teacher, "11-quiz-form")
+    teacher.click("form.quiz-form button[type=submit]")
+    teacher.wait_for_selector("text=测验已创建")
+
+    student = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
+    student.goto(base + "/auth/register")
+    student.fill("#username", "xiaoming")
+    student.fill("#display_name", "小明")
+    student.fill("#password", "secret123")
+    student.fill("#confirm", "secret123")
+    student.click("button[type=submit]")
+    student.wait_for_url(base + "/")
+    student.goto(base + "/classes/join")
+    student.fill("#code", code)
+    student.click("main form button[type=submit]")
+    student.goto(base + "/")
+    assert "第一次测验" in student.content()  # on the student's home page with its due date
+    student.click("text=第一次测验")
+    student.click("button:has-text('开始作答')")
+    student.wait_for_selector("#timer")
+    for n in range(2):
+        student.goto(student.url.split("?")[0] + f"?q={n}")
+        # answer "true" to both: the score then depends on the keys, which we know
+        student.check("input[name=answer][value=true]")
+        student.wait_for_selector("text=已保存")
+    student.click("text=交卷")
+    student.click("button:has-text('确认交卷')")
+    student.wait_for_selector("text=成绩")
+    expected = 5 * sum(1 for _, answer in items if answer is True)
+    shot(student, "12-student-result")
+
+    teacher.goto(f"{base}/assignments/class/{class_id}/gradebook")
+    html = teacher.content()
+    assert expected == 5
+    assert "小明" in html and "5.0 / 10.0" in html
+    shot(teacher, "13-gradebook")

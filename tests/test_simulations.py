@@ -1,0 +1,455 @@
+"""Tests of simulations/: the generator's determinism and consistency, and the analytics against planted truth."""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+import pytest
+
+from simulations import Company, Params, data_hash, generate
+from simulations import analytics as an
+from simulations.catalog import SCENARIOS, STAGES
+
+MONEY_COLUMNS = {"products": ("unit_price", "unit_cost"), "orders": ("amount", "cost"), "order_lines": ("unit_price",),
+                 "campaigns": ("cost_per_contact", "fixed_cost")}
+DATE_COLUMNS = {"customers": "acquired_on", "orders": "ordered_on", "interactions": "happened_on",
+                "tickets": "opened_on", "surveys": "surveyed_on", "campaigns": "sent_on"}
+COLUMNS = {
+    "customers": {"id", "name", "phone", "province", "city", "company", "kind", "settlement", "channel",
+                  "acquired_on", "owner", "gender", "birth_year"},
+    "products": {"id", "name", "category", "unit_price", "unit_cost"},
+    "orders": {"id", "customer_id", "ordered_on", "amount", "cost", "channel", "hour"},
+    "order_lines": {"id", "order_id", "product_id", "quantity", "unit_price"},
+    "interactions": {"id", "customer_id", "happened_on", "kind", "direction", "rep", "note"},
+    "tickets": {"id", "customer_id", "opened_on", "type", "priority", "status", "resolution", "hours_to_resolve",
+                "satisfied_with_handling"},
+    "surveys": {"id", "customer_id", "surveyed_on", "expectation_a", "perception_b", "satisfaction_c",
+                "would_recommend"},
+    "campaigns": {"id", "name", "channel", "cost_per_contact", "fixed_cost", "sent_on", "segment_note"},
+}
+
+
+@pytest.fixture(scope="module")
+def default_company() -> Company:
+    return generate(Params(n_customers=3000), seed=20260630)
+
+
+@pytest.fixture(scope="module", params=SCENARIOS)
+def scenario_company(request: pytest.FixtureRequest) -> Company:
+    return generate(Params(n_customers=800, scenario=request.param), seed=11)
+
+
+def _rfm(company: Company) -> dict[str, np.ndarray]:
+    customers, orders = company.tables["customers"], company.tables["orders"]
+    return an.rfm_from_orders(customers["id"], orders["customer_id"], orders["ordered_on"], orders["amount"],
+                              company.params.as_of)
+
+
+# ------------------------------------------------------------------------------------------------ generator
+
+def test_same_seed_same_data_and_different_seed_different_data() -> None:
+    params = Params(n_customers=500)
+    first, again, other = generate(params, 7), generate(params, 7), generate(params, 8)
+    assert data_hash(first) == data_hash(again)
+    assert data_hash(first) != data_hash(other)
+    np.testing.assert_array_equal(first.truth.propensity, again.truth.propensity)
+    assert data_hash(generate(Params(n_customers=500, scenario="walmart_basket"), 7)) != data_hash(first)
+
+
+def test_tables_have_the_documented_columns_and_types(scenario_company: Company) -> None:
+    tables = scenario_company.tables
+    assert set(tables) == set(COLUMNS)
+    for name, columns in COLUMNS.items():
+        assert set(tables[name]) == columns, name
+        lengths = {len(v) for v in tables[name].values()}
+        assert len(lengths) == 1, name
+        ids = tables[name]["id"]
+        assert ids.dtype == np.int64
+        np.testing.assert_array_equal(ids, np.arange(1, ids.size + 1))
+        for column, values in tables[name].items():
+            assert values.ndim == 1
+            if values.dtype.kind in "UO":
+                assert all(isinstance(v, str) for v in values[:50].tolist()), (name, column)
+    for name, column in DATE_COLUMNS.items():
+        assert tables[name][column].dtype == np.dtype("datetime64[D]"), (name, column)
+    for name, money_columns in MONEY_COLUMNS.items():
+        for column in money_columns:
+            values = tables[name][column]
+            assert values.dtype == np.float64
+            np.testing.assert_allclose(values, np.round(values, 2), atol=1e-9)
+    customers = tables["customers"]
+    assert set(customers["kind"].tolist()) <= {"消费者", "企业", "渠道", "内部客户"}
+    assert set(customers["settlement"].tolist()) <= {"现金", "预付款", "赊销"}
+    consumers = customers["kind"] == "消费者"
+    assert (customers["company"][consumers] == "").all()
+    assert (customers["company"][~consumers] != "").all()
+    assert set(tables["orders"]["channel"].tolist()) <= {"线上", "门店", "电话"}
+    assert tables["orders"]["hour"].min() >= 0 and tables["orders"]["hour"].max() <= 23
+
+
+def test_tables_are_consistent(scenario_company: Company) -> None:
+    tables, params = scenario_company.tables, scenario_company.params
+    customers, orders, lines = tables["customers"], tables["orders"], tables["order_lines"]
+    as_of = np.datetime64(params.as_of, "D")
+    acquired = customers["acquired_on"]
+    for name, column in DATE_COLUMNS.items():
+        dates = tables[name][column]
+        assert (dates <= as_of).all(), name
+        if "customer_id" in tables[name]:
+            assert (dates >= acquired[tables[name]["customer_id"] - 1]).all(), name
+            assert (np.diff(dates.astype(np.int64)) >= 0).all(), f"{name} ids are not in date order"
+    # An order's amount is the sum of its lines; every order has lines, a product at most once.
+    summed = np.bincount(lines["order_id"] - 1, weights=lines["quantity"] * lines["unit_price"],
+                         minlength=orders["id"].size)
+    np.testing.assert_allclose(summed, orders["amount"], atol=0.011)
+    assert (np.bincount(lines["order_id"] - 1, minlength=orders["id"].size) > 0).all()
+    pairs = lines["order_id"] * 10_000 + lines["product_id"]
+    assert np.unique(pairs).size == pairs.size
+    assert (lines["quantity"] >= 1).all()
+    # Customers acquired during the history place their first order on the day they were acquired.
+    first = np.full(customers["id"].size, np.datetime64("2200-01-01"), dtype="datetime64[D]")
+    np.minimum.at(first, orders["customer_id"] - 1, orders["ordered_on"])
+    in_window = acquired >= scenario_company.truth.month_starts[0]
+    np.testing.assert_array_equal(first[in_window], acquired[in_window])
+    # No orders before acquisition or after churn in the hidden lifecycle.
+    month = an.month_index(orders["ordered_on"], params.as_of, params.months)
+    stage = scenario_company.truth.stage_history[orders["customer_id"] - 1, month]
+    assert ((stage >= 0) & (stage <= 3)).all()
+    tickets = tables["tickets"]
+    still_open = tickets["status"] == "处理中"
+    np.testing.assert_array_equal(np.isnan(tickets["hours_to_resolve"]), still_open)
+    assert not (tickets["satisfied_with_handling"] & still_open).any()
+    surveys = tables["surveys"]
+    np.testing.assert_allclose(surveys["satisfaction_c"],
+                               np.round(surveys["perception_b"] / surveys["expectation_a"], 3))
+    assert surveys["expectation_a"].min() >= 1 and surveys["perception_b"].max() <= 10
+
+
+def test_truth_lines_up_with_tables(scenario_company: Company) -> None:
+    truth, n = scenario_company.truth, scenario_company.params.n_customers
+    for name in ("stage", "churned", "reactivated", "value_tier", "profit", "propensity", "response_value",
+                 "segment", "cohort_year", "order_rate", "order_value"):
+        assert getattr(truth, name).shape == (n,), name
+    assert set(truth.stage.tolist()) <= set(STAGES)
+    np.testing.assert_array_equal(truth.churned, truth.stage == "已流失")
+    assert truth.stage_history.shape == (n, scenario_company.params.months)
+    tickets = scenario_company.tables["tickets"]
+    assert truth.ticket_effect.size == tickets["id"].size
+    np.testing.assert_array_equal(truth.ticket_told == 0, tickets["status"] == "处理中")  # per-ticket truth lines up
+    assert not tickets["satisfied_with_handling"][truth.ticket_effect == "完全抵制"].any()
+    assert truth.survey_effect.size == scenario_company.tables["surveys"]["id"].size
+    assert ((truth.propensity > 0) & (truth.propensity < 1)).all()
+    assert truth.rules and all(rule["lift"] > 1 for rule in truth.rules)
+
+
+def test_default_size_gives_about_twenty_orders_per_customer(default_company: Company) -> None:
+    per_customer = default_company.tables["orders"]["id"].size / default_company.params.n_customers
+    assert 18 <= per_customer <= 22
+    truth = default_company.truth
+    assert 0.02 < truth.reactivated.mean() < 0.2
+    assert set(truth.stage.tolist()) == set(STAGES)
+
+
+def test_data_hash_sees_any_change() -> None:
+    company = generate(Params(n_customers=200), 1)
+    before = data_hash(company)
+    company.tables["orders"]["amount"][0] += 0.01
+    assert data_hash(company) != before
+    assert data_hash(company.tables) == data_hash(company)
+
+
+def test_unknown_scenario_and_bad_seed_are_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown scenario"):
+        generate(Params(n_customers=10, scenario="nope"), 1)
+    with pytest.raises(ValueError, match="seed"):
+        generate(Params(n_customers=10), -1)
+
+
+def test_as_of_mid_month_and_short_history() -> None:
+    company = generate(Params(n_customers=300, months=6, as_of=datetime.date(2025, 3, 14)), 3)
+    orders = company.tables["orders"]["ordered_on"]
+    assert orders.max() <= np.datetime64("2025-03-14")
+    assert orders.min() >= np.datetime64("2024-10-01")
+
+
+# -------------------------------------------------------------------------------- analytics recover the truth
+
+def test_lifecycle_inference_agrees_with_truth(default_company: Company) -> None:
+    customers, orders, params = (default_company.tables["customers"], default_company.tables["orders"],
+                                 default_company.params)
+    volume = an.monthly_volume(customers["id"], orders["customer_id"], orders["ordered_on"], params.as_of,
+                               params.months)
+    acquired = an.month_index(customers["acquired_on"], params.as_of, params.months)
+    inferred = an.infer_stage(volume, acquired)
+    accuracy = float(np.mean(inferred == default_company.truth.stage))
+    assert accuracy >= 0.7
+    assert set(inferred.tolist()) == set(STAGES)  # every stage occurs
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_planted_association_is_found(scenario: str) -> None:
+    company = generate(Params(n_customers=1500, scenario=scenario), 5)
+    lines, names = company.tables["order_lines"], company.tables["products"]["name"]
+    mined = an.association_rules(lines["order_id"], lines["product_id"], min_support=0.005, min_confidence=0.2,
+                                 max_rules=None)
+    planted = [r for r in company.truth.rules if r["direction"] == "planted"]
+    for rule in planted:
+        match = [m for m in mined if m["antecedent"] == rule["antecedent_id"] and m["consequent"] == rule["consequent_id"]]
+        assert match, rule
+        assert match[0]["lift"] == pytest.approx(rule["lift"], rel=0.10)
+        assert rule["lift"] >= 2.5
+        assert names[rule["antecedent_id"] - 1] == rule["antecedent"]
+    if scenario == "walmart_basket":
+        assert (planted[0]["antecedent"], planted[0]["consequent"]) == ("尿布", "啤酒")
+        pairs = [(m["antecedent"], m["consequent"]) for m in mined]
+        assert pairs.index((planted[0]["antecedent_id"], planted[0]["consequent_id"])) < 4  # among the strongest
+
+
+def test_top_fifth_of_customers_make_most_revenue(default_company: Company) -> None:
+    orders = default_company.tables["orders"]
+    revenue = np.bincount(orders["customer_id"] - 1, weights=orders["amount"],
+                          minlength=default_company.params.n_customers)
+    result = an.pareto(revenue)
+    assert 0.7 <= result["top20_share"] <= 0.9
+    assert result["share_customers_for_80pct"] < 0.35
+
+
+def test_rfm_targeted_campaign_beats_random(default_company: Company) -> None:
+    rfm = _rfm(default_company)
+    scores = an.rfm_scores(rfm["recency_days"], rfm["frequency"], rfm["monetary"])
+    target = default_company.tables["customers"]["id"][(scores["r"] >= 4) & (scores["f"] >= 4)]
+    targeted = an.simulate_campaign(default_company, target, cost_per_contact=2.0, fixed_cost=2000.0, seed=1)
+    baseline = an.random_baseline(default_company, target.size, cost_per_contact=2.0, fixed_cost=2000.0, seed=1)
+    assert targeted["contacted"] == baseline["contacted"] == target.size
+    assert targeted["cost"] == baseline["cost"]
+    assert targeted["expected_profit"] > baseline["expected_profit"]
+    assert targeted["expected_responders"] > 1.5 * baseline["expected_responders"]
+    # Course: the best R quintile answers far more often than the next one.
+    propensity = default_company.truth.propensity
+    assert propensity[scores["r"] == 5].mean() > 1.5 * propensity[scores["r"] == 4].mean()
+
+
+def test_value_tiers_of_true_profit_follow_the_cutoffs(default_company: Company) -> None:
+    tiers, profit = default_company.truth.value_tier, default_company.truth.profit
+    counts = {t: int((tiers == t).sum()) for t in an.VALUE_TIERS}
+    assert counts == {"VIP": 150, "主要": 450, "普通": 900, "小客户": 1500}
+    assert profit[tiers == "VIP"].min() >= profit[tiers == "主要"].max()
+    assert (profit[tiers == "小客户"] < 0).any()  # some small customers lose money (course: 带来负值的小客户)
+
+
+def test_satisfaction_predicts_repurchase(default_company: Company) -> None:
+    surveys, orders = default_company.tables["surveys"], default_company.tables["orders"]
+    order = np.lexsort((orders["ordered_on"], orders["customer_id"]))
+    who, when = orders["customer_id"][order], orders["ordered_on"][order]
+    after = []
+    for customer, day in zip(surveys["customer_id"].tolist(), surveys["surveyed_on"], strict=True):
+        lo, hi = np.searchsorted(who, customer), np.searchsorted(who, customer, side="right")
+        days = when[lo:hi]
+        after.append(int(((days > day) & (days <= day + np.timedelta64(180, "D"))).sum()))
+    after_arr = np.array(after)
+    c = surveys["satisfaction_c"]
+    low, high = c <= np.quantile(c, 1 / 3), c > np.quantile(c, 2 / 3)
+    assert after_arr[high].mean() > 1.2 * after_arr[low].mean()
+    assert surveys["would_recommend"][high].mean() > surveys["would_recommend"][low].mean()
+
+
+def test_coca_cola_complaints_follow_the_course_figures() -> None:
+    company = generate(Params(n_customers=3000, scenario="coca_cola_complaints"), 4)
+    tickets, truth = company.tables["tickets"], company.truth
+    closed = tickets["status"] != "处理中"
+    satisfied = tickets["satisfied_with_handling"]
+    told = truth.ticket_told
+    ordinary = told < 20
+    assert set(told[closed & satisfied & ordinary].tolist()) <= {4, 5}
+    assert set(told[closed & ~satisfied & ordinary].tolist()) <= {9, 10}
+    assert 0.08 <= np.mean(told[closed] >= 20) <= 0.17
+    effect = truth.ticket_effect
+    unsatisfied_first = (effect == "完全抵制") | (effect == "减少购买")
+    assert np.mean(effect[unsatisfied_first] == "完全抵制") == pytest.approx(1 / 3 / 0.78, abs=0.08)
+    boycotters = tickets["customer_id"][effect == "完全抵制"] - 1
+    assert truth.churned[boycotters].mean() > 0.9
+    assert not satisfied[effect == "完全抵制"].any()
+
+
+def test_cosmetics_members_join_at_the_june_graduation_show() -> None:
+    company = generate(Params(n_customers=1500, scenario="cosmetics_members"), 4)
+    customers, truth = company.tables["customers"], company.truth
+    members = truth.cohort_year > 0
+    assert 0.35 <= members.mean() <= 0.65
+    acquired = customers["acquired_on"][members]
+    assert (acquired.astype("datetime64[M]").astype(np.int64) % 12 == 5).all()  # June
+    assert (customers["channel"][members] == "校园活动").all()
+    assert (customers["gender"][members] == "女").all()
+    np.testing.assert_array_equal(customers["birth_year"][members], truth.cohort_year[members] - 18)
+    for shares in truth.cohort_retention.values():
+        assert shares == sorted(shares, reverse=True)
+    assert truth.facts["attendance_rate"] >= 0.9
+
+
+def test_convenience_segments_shop_at_their_hours() -> None:
+    company = generate(Params(n_customers=1500, scenario="convenience_time_of_day"), 4)
+    orders, truth = company.tables["orders"], company.truth
+    segment = truth.segment[orders["customer_id"] - 1]
+    peaks = {"早间通勤族": {7, 8, 9}, "午间白领女性": {11, 12, 13}, "傍晚下班放学族": {17, 18, 19, 20},
+             "深夜夜归人": {22, 23, 0, 1}}
+    for name, hours in peaks.items():
+        in_peak = np.isin(orders["hour"][segment == name], list(hours))
+        assert in_peak.mean() > 0.6, name
+    women = company.tables["customers"]["gender"] == "女"
+    assert women[truth.segment == "午间白领女性"].mean() > women[truth.segment == "深夜夜归人"].mean() + 0.3
+
+
+# ---------------------------------------------------------------------------------- analytics, by hand
+
+def test_rfm_scores_on_a_hand_computed_example() -> None:
+    recency = [5, 40, 3, 100, 20, 60, 8, 15, 200, 30]
+    frequency = [10, 2, 7, 1, 4, 3, 9, 6, 1, 5]
+    monetary = [900, 700, 640, 50, 300, 200, 800, 450, 30, 380]
+    scores = an.rfm_scores(recency, frequency, monetary)
+    # Most recent first, two per quintile: 3,5 -> 5; 8,15 -> 4; 20,30 -> 3; 40,60 -> 2; 100,200 -> 1.
+    np.testing.assert_array_equal(scores["r"], [5, 2, 5, 1, 3, 2, 4, 4, 1, 3])
+    # 1,1 -> 1; 2,3 -> 2; 4,5 -> 3; 6,7 -> 4; 9,10 -> 5.
+    np.testing.assert_array_equal(scores["f"], [5, 2, 4, 1, 3, 2, 5, 4, 1, 3])
+    # 30,50 -> 1; 200,300 -> 2; 380,450 -> 3; 640,700 -> 4; 800,900 -> 5.
+    np.testing.assert_array_equal(scores["m"], [5, 4, 4, 1, 2, 2, 5, 3, 1, 3])
+    assert scores["cell"].tolist() == ["555", "224", "544", "111", "332", "222", "455", "443", "111", "333"]
+
+
+def test_rfm_tie_rules() -> None:
+    values = [1, 1, 1, 1, 5, 6, 7, 8, 9, 10]
+    first = an.quintile_scores(values, tie_rule="rank_first")
+    average = an.quintile_scores(values, tie_rule="average_rank")
+    np.testing.assert_array_equal(first, [1, 1, 2, 2, 3, 3, 4, 4, 5, 5])
+    assert len(set(average[:4].tolist())) == 1  # tied values share one score
+    # Average ranks 2.5 x4, 5..10; their quintile edges are 2.5, 4.0, 6.4, 8.2.
+    np.testing.assert_array_equal(average, [1, 1, 1, 1, 3, 3, 4, 4, 5, 5])
+    np.testing.assert_array_equal(an.quintile_scores([3, 2, 1, 5, 4], higher_is_better=False), [3, 4, 5, 1, 2])
+    with pytest.raises(ValueError):
+        an.quintile_scores(values, tie_rule="dense")  # type: ignore[arg-type]
+
+
+def test_rfm_from_orders_by_hand() -> None:
+    result = an.rfm_from_orders(
+        customer_ids=[1, 2, 3],
+        order_customer_id=[1, 1, 2, 1, 2],
+        order_date=np.array(["2026-06-01", "2026-06-20", "2026-05-31", "2026-07-05", "2026-03-01"],
+                            dtype="datetime64[D]"),
+        order_amount=[100.0, 50.0, 30.0, 999.0, 20.0],
+        as_of=datetime.date(2026, 6, 30),
+    )
+    np.testing.assert_array_equal(result["recency_days"], [10.0, 30.0, np.inf])  # the July order is ignored
+    np.testing.assert_array_equal(result["frequency"], [2.0, 2.0, 0.0])
+    np.testing.assert_array_equal(result["monetary"], [150.0, 50.0, 0.0])
+
+
+def test_pareto_by_hand() -> None:
+    result = an.pareto([5, 50, 10, 30, 5])
+    assert result["top20_share"] == pytest.approx(0.5)
+    assert result["share_customers_for_80pct"] == pytest.approx(0.4)
+    # Sorted 50, 30 | 10, 5 | 5 (ties keep input order): A until 80 %, B until 95 %, then C.
+    assert result["abc_class"].tolist() == ["B", "A", "B", "A", "C"]
+    np.testing.assert_allclose(result["curve_y"], [0, 0.5, 0.8, 0.9, 0.95, 1.0])
+
+
+def test_value_tiers_cutoffs() -> None:
+    profit = np.arange(1, 101, dtype=float)[::-1]  # customer 1 is the most profitable
+    tiers = an.value_tiers(profit)
+    assert tiers[:5].tolist() == ["VIP"] * 5
+    assert (tiers[5:20] == "主要").all() and (tiers[20:50] == "普通").all() and (tiers[50:] == "小客户").all()
+    custom = an.value_tiers(profit, cutoffs=(0.1, 0.3, 0.6))
+    assert [int((custom == t).sum()) for t in an.VALUE_TIERS] == [10, 20, 30, 40]
+    # Ten customers: round half up gives 1 VIP, 1 主要, 3 普通, 5 小客户.
+    small = an.value_tiers([10, 9, 8, 7, 6, 5, 4, 3, 2, 1])
+    assert [int((small == t).sum()) for t in an.VALUE_TIERS] == [1, 1, 3, 5]
+    with pytest.raises(ValueError):
+        an.value_tiers(profit, cutoffs=(0.5, 0.2, 0.1))
+
+
+def test_clv_by_hand() -> None:
+    # 100/1.1 + 80/1.21 + 64/1.331 = 90.909 + 66.116 + 48.084
+    assert an.clv(100.0, retention=0.8, discount=0.1, years=3) == pytest.approx(205.109, abs=1e-3)
+    # Margins at the start of each year: 100 + 80/1.1 + 64/1.21
+    assert an.clv(100.0, 0.8, 0.1, 3, first_year_discounted=False) == pytest.approx(225.620, abs=1e-3)
+    assert an.clv(100.0, 1.0, 0.0, 5) == pytest.approx(500.0)
+    assert an.customer_equity([100.0, 200.0], 0.8, 0.1, 3) == pytest.approx(3 * 205.109, abs=1e-2)
+    assert an.customer_equity([100.0, 100.0], [0.8, 1.0], 0.0, 2) == pytest.approx(180.0 + 200.0)
+    with pytest.raises(ValueError):
+        an.clv(100.0, 1.5, 0.1, 3)
+
+
+def test_churn_rate_by_segment() -> None:
+    rates = an.churn_rate([True, False, True, True, False], ["门店", "门店", "线上广告", "线上广告", "展会"])
+    assert rates == {"展会": 0.0, "线上广告": 1.0, "门店": 0.5}
+
+
+def test_infer_stage_on_clear_patterns() -> None:
+    volume = np.array([
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],  # acquired last month: 考察期
+        [0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 3],  # acquired 5 months ago, rising: 形成期
+        [3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3],  # steady: 稳定期
+        [4, 4, 4, 4, 4, 4, 4, 4, 3, 1, 0, 1],  # falling: 退化期
+        [3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0],  # silent for six months: 已流失
+    ], dtype=float)
+    acquired = np.array([11, 7, -10, -10, -10])
+    assert an.infer_stage(volume, acquired).tolist() == ["考察期", "形成期", "稳定期", "退化期", "已流失"]
+
+
+def test_monthly_volume_counts_and_sums() -> None:
+    dates = np.array(["2026-04-03", "2026-06-01", "2026-06-30", "2025-01-01"], dtype="datetime64[D]")
+    counts = an.monthly_volume([1, 2], [1, 1, 2, 2], dates, datetime.date(2026, 6, 30), 3)
+    np.testing.assert_array_equal(counts, [[1, 0, 1], [0, 0, 1]])
+    amounts = an.monthly_volume([1, 2], [1, 1, 2, 2], dates, datetime.date(2026, 6, 30), 3, values=[5, 6, 7, 8])
+    np.testing.assert_array_equal(amounts, [[5, 0, 6], [0, 0, 7]])
+
+
+def test_kmeans_is_deterministic_and_finds_separated_groups() -> None:
+    rng = np.random.default_rng(0)
+    centers = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    x = np.concatenate([c + rng.normal(0, 0.5, (50, 2)) for c in centers])
+    labels, found = an.kmeans(x, 3, seed=42)
+    again, _ = an.kmeans(x, 3, seed=42)
+    np.testing.assert_array_equal(labels, again)
+    for block in range(3):
+        assert np.unique(labels[block * 50:(block + 1) * 50]).size == 1
+    assert np.unique(labels).size == 3
+    assert np.sort(np.round(found[:, 0])).tolist() == [0.0, 0.0, 10.0]
+
+
+def test_kmeans_on_standardised_rfm(default_company: Company) -> None:
+    rfm = _rfm(default_company)
+    features = an.rfm_features(rfm["recency_days"], rfm["frequency"], rfm["monetary"])
+    np.testing.assert_allclose(features.mean(axis=0), 0.0, atol=1e-9)
+    labels, centers = an.kmeans(features, 4, seed=1)
+    np.testing.assert_array_equal(labels, an.kmeans(features, 4, seed=1)[0])
+    assert centers.shape == (4, 3) and np.bincount(labels, minlength=4).min() > 0
+
+
+def test_association_rules_by_hand() -> None:
+    orders = [1, 1, 2, 2, 3, 4, 4]
+    products = [10, 20, 10, 20, 10, 30, 30]  # order 4 lists product 30 twice: it counts once
+    rules = an.association_rules(orders, products, min_support=0.25, min_confidence=0.5)
+    by_pair = {(r["antecedent"], r["consequent"]): r for r in rules}
+    assert set(by_pair) == {(10, 20), (20, 10)}
+    assert by_pair[(10, 20)]["support"] == pytest.approx(0.5)
+    assert by_pair[(10, 20)]["confidence"] == pytest.approx(2 / 3)
+    assert by_pair[(10, 20)]["lift"] == pytest.approx((2 / 3) / 0.5)
+    assert by_pair[(20, 10)]["confidence"] == pytest.approx(1.0)
+    assert an.association_rules(orders, products, min_support=0.6, min_confidence=0.0) == []
+    one = an.rule_statistics(orders, products, 10, 20)
+    assert one == {key: by_pair[(10, 20)][key] for key in ("support", "confidence", "lift", "count")}
+    assert an.rule_statistics(orders, products, 10, 20, n_orders=8)["support"] == pytest.approx(0.25)
+
+
+def test_simulate_campaign_with_an_unpacked_truth() -> None:
+    truth = {"propensity": np.array([1.0, 0.0, 1.0, 0.0]), "response_value": np.array([100.0, 50.0, 10.0, 5.0])}
+    result = an.simulate_campaign(truth, [1, 2, 3, 3], cost_per_contact=1.0, fixed_cost=7.0, seed=0)
+    assert result["contacted"] == 3 and result["responders"] == 2
+    assert result["cost"] == 10.0
+    assert result["expected_revenue"] == 110.0
+    assert result["expected_profit"] == 100.0 and result["expected_roi"] == 10.0
+    assert result == an.simulate_campaign(truth, [3, 2, 1], 1.0, 7.0, seed=0)
+    with pytest.raises(ValueError):
+        an.simulate_campaign(truth, [5], 1.0, 0.0, seed=0)
+    baseline = an.random_baseline(truth, 2, 1.0, 0.0, seed=0, population=[2, 4])
+    assert baseline["responders"] == 0 and baseline["revenue"] == 0.0
