@@ -14,6 +14,7 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; then
   fi
 fi
 .venv/bin/ruff check .
+.venv/bin/mypy --strict simulations question_bank
 echo "== Test suite on SQLite =="
 .venv/bin/python -m pytest -q "$@"
 PG_URL="${TEST_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}"
