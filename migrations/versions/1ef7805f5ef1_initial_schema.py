@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 11f9c888abd2
+Revision ID: 1ef7805f5ef1
 Revises: 
-Create Date: 2026-11-25 10:46:26.246097
+Create Date: 2026-11-25 11:33:57.230538
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '11f9c888abd2'
+revision = '1ef7805f5ef1'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -28,6 +28,50 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_note')),
     sa.UniqueConstraint('slug', name=op.f('uq_note_slug'))
     )
+    op.create_table('sb_interaction',
+    sa.Column('sandbox_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('happened_on', sa.Date(), nullable=True),
+    sa.Column('kind', sa.String(length=20), nullable=True),
+    sa.Column('direction', sa.String(length=12), nullable=True),
+    sa.Column('rep', sa.String(length=40), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('sandbox_id', 'id', name=op.f('pk_sb_interaction')),
+    sqlite_with_rowid=False
+    )
+    with op.batch_alter_table('sb_interaction', schema=None) as batch_op:
+        batch_op.create_index('ix_sb_interaction_customer_id', ['sandbox_id', 'customer_id'], unique=False)
+
+    op.create_table('sb_order',
+    sa.Column('sandbox_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('ordered_on', sa.Date(), nullable=True),
+    sa.Column('amount', sa.Float(), nullable=True),
+    sa.Column('cost', sa.Float(), nullable=True),
+    sa.Column('channel', sa.String(length=20), nullable=True),
+    sa.Column('hour', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('sandbox_id', 'id', name=op.f('pk_sb_order')),
+    sqlite_with_rowid=False
+    )
+    with op.batch_alter_table('sb_order', schema=None) as batch_op:
+        batch_op.create_index('ix_sb_order_customer_id', ['sandbox_id', 'customer_id'], unique=False)
+
+    op.create_table('sb_order_line',
+    sa.Column('sandbox_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=True),
+    sa.Column('unit_price', sa.Float(), nullable=True),
+    sa.PrimaryKeyConstraint('sandbox_id', 'id', name=op.f('pk_sb_order_line')),
+    sqlite_with_rowid=False
+    )
+    with op.batch_alter_table('sb_order_line', schema=None) as batch_op:
+        batch_op.create_index('ix_sb_order_line_order_id', ['sandbox_id', 'order_id'], unique=False)
+        batch_op.create_index('ix_sb_order_line_product_id', ['sandbox_id', 'product_id'], unique=False)
+
     op.create_table('topic',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=64), nullable=False),
@@ -377,6 +421,15 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_assignment_attempt_assignment_id'), ['assignment_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_assignment_attempt_user_id'), ['user_id'], unique=False)
 
+    op.create_table('sb_analysis_cache',
+    sa.Column('sandbox_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('name', sa.String(length=60), nullable=False),
+    sa.Column('blob', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['sandbox_id'], ['sandbox.id'], name=op.f('fk_sb_analysis_cache_sandbox_id_sandbox'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('sandbox_id', 'version', 'name', name=op.f('pk_sb_analysis_cache'))
+    )
     op.create_table('sb_campaign',
     sa.Column('sandbox_id', sa.Integer(), nullable=False),
     sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
@@ -557,6 +610,7 @@ def upgrade():
     sa.Column('sandbox_id', sa.Integer(), nullable=False),
     sa.Column('exercise_key', sa.String(length=40), nullable=False),
     sa.Column('case_run_id', sa.Integer(), nullable=True),
+    sa.Column('assignment_id', sa.Integer(), nullable=True),
     sa.Column('sandbox_version', sa.Integer(), nullable=False),
     sa.Column('params', sa.JSON(), nullable=False),
     sa.Column('answer', sa.JSON(), nullable=False),
@@ -569,45 +623,12 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sb_exercise_attempt'))
     )
     with op.batch_alter_table('sb_exercise_attempt', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sb_exercise_attempt_assignment_id'), ['assignment_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_sb_exercise_attempt_case_run_id'), ['case_run_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_sb_exercise_attempt_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_sb_exercise_attempt_exercise_key'), ['exercise_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_sb_exercise_attempt_sandbox_id'), ['sandbox_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_sb_exercise_attempt_user_id'), ['user_id'], unique=False)
-
-    op.create_table('sb_interaction',
-    sa.Column('sandbox_id', sa.Integer(), nullable=False),
-    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
-    sa.Column('customer_id', sa.Integer(), nullable=False),
-    sa.Column('happened_on', sa.Date(), nullable=True),
-    sa.Column('kind', sa.String(length=20), nullable=True),
-    sa.Column('direction', sa.String(length=12), nullable=True),
-    sa.Column('rep', sa.String(length=40), nullable=True),
-    sa.Column('note', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['sandbox_id', 'customer_id'], ['sb_customer.sandbox_id', 'sb_customer.id'], name=op.f('fk_sb_interaction_sandbox_id_sb_customer'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['sandbox_id'], ['sandbox.id'], name=op.f('fk_sb_interaction_sandbox_id_sandbox'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('sandbox_id', 'id', name=op.f('pk_sb_interaction')),
-    sqlite_with_rowid=False
-    )
-    with op.batch_alter_table('sb_interaction', schema=None) as batch_op:
-        batch_op.create_index('ix_sb_interaction_customer_id', ['sandbox_id', 'customer_id'], unique=False)
-
-    op.create_table('sb_order',
-    sa.Column('sandbox_id', sa.Integer(), nullable=False),
-    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
-    sa.Column('customer_id', sa.Integer(), nullable=False),
-    sa.Column('ordered_on', sa.Date(), nullable=True),
-    sa.Column('amount', sa.Float(), nullable=True),
-    sa.Column('cost', sa.Float(), nullable=True),
-    sa.Column('channel', sa.String(length=20), nullable=True),
-    sa.Column('hour', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['sandbox_id', 'customer_id'], ['sb_customer.sandbox_id', 'sb_customer.id'], name=op.f('fk_sb_order_sandbox_id_sb_customer'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['sandbox_id'], ['sandbox.id'], name=op.f('fk_sb_order_sandbox_id_sandbox'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('sandbox_id', 'id', name=op.f('pk_sb_order')),
-    sqlite_with_rowid=False
-    )
-    with op.batch_alter_table('sb_order', schema=None) as batch_op:
-        batch_op.create_index('ix_sb_order_customer_id', ['sandbox_id', 'customer_id'], unique=False)
 
     op.create_table('sb_survey',
     sa.Column('sandbox_id', sa.Integer(), nullable=False),
@@ -646,33 +667,11 @@ def upgrade():
         batch_op.create_index('ix_sb_ticket_customer_id', ['sandbox_id', 'customer_id'], unique=False)
         batch_op.create_index('ix_sb_ticket_status', ['sandbox_id', 'status'], unique=False)
 
-    op.create_table('sb_order_line',
-    sa.Column('sandbox_id', sa.Integer(), nullable=False),
-    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
-    sa.Column('order_id', sa.Integer(), nullable=False),
-    sa.Column('product_id', sa.Integer(), nullable=False),
-    sa.Column('quantity', sa.Integer(), nullable=True),
-    sa.Column('unit_price', sa.Float(), nullable=True),
-    sa.ForeignKeyConstraint(['sandbox_id', 'order_id'], ['sb_order.sandbox_id', 'sb_order.id'], name=op.f('fk_sb_order_line_sandbox_id_sb_order'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['sandbox_id', 'product_id'], ['sb_product.sandbox_id', 'sb_product.id'], name=op.f('fk_sb_order_line_sandbox_id_sb_product'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['sandbox_id'], ['sandbox.id'], name=op.f('fk_sb_order_line_sandbox_id_sandbox'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('sandbox_id', 'id', name=op.f('pk_sb_order_line')),
-    sqlite_with_rowid=False
-    )
-    with op.batch_alter_table('sb_order_line', schema=None) as batch_op:
-        batch_op.create_index('ix_sb_order_line_order_id', ['sandbox_id', 'order_id'], unique=False)
-        batch_op.create_index('ix_sb_order_line_product_id', ['sandbox_id', 'product_id'], unique=False)
-
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('sb_order_line', schema=None) as batch_op:
-        batch_op.drop_index('ix_sb_order_line_product_id')
-        batch_op.drop_index('ix_sb_order_line_order_id')
-
-    op.drop_table('sb_order_line')
     with op.batch_alter_table('sb_ticket', schema=None) as batch_op:
         batch_op.drop_index('ix_sb_ticket_status')
         batch_op.drop_index('ix_sb_ticket_customer_id')
@@ -682,20 +681,13 @@ def downgrade():
         batch_op.drop_index('ix_sb_survey_customer_id')
 
     op.drop_table('sb_survey')
-    with op.batch_alter_table('sb_order', schema=None) as batch_op:
-        batch_op.drop_index('ix_sb_order_customer_id')
-
-    op.drop_table('sb_order')
-    with op.batch_alter_table('sb_interaction', schema=None) as batch_op:
-        batch_op.drop_index('ix_sb_interaction_customer_id')
-
-    op.drop_table('sb_interaction')
     with op.batch_alter_table('sb_exercise_attempt', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sb_exercise_attempt_user_id'))
         batch_op.drop_index(batch_op.f('ix_sb_exercise_attempt_sandbox_id'))
         batch_op.drop_index(batch_op.f('ix_sb_exercise_attempt_exercise_key'))
         batch_op.drop_index(batch_op.f('ix_sb_exercise_attempt_created_at'))
         batch_op.drop_index(batch_op.f('ix_sb_exercise_attempt_case_run_id'))
+        batch_op.drop_index(batch_op.f('ix_sb_exercise_attempt_assignment_id'))
 
     op.drop_table('sb_exercise_attempt')
     with op.batch_alter_table('sb_customer_metric', schema=None) as batch_op:
@@ -742,6 +734,7 @@ def downgrade():
 
     op.drop_table('sb_case_run')
     op.drop_table('sb_campaign')
+    op.drop_table('sb_analysis_cache')
     with op.batch_alter_table('assignment_attempt', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_assignment_attempt_user_id'))
         batch_op.drop_index(batch_op.f('ix_assignment_attempt_assignment_id'))
@@ -841,5 +834,18 @@ def downgrade():
 
     op.drop_table('user')
     op.drop_table('topic')
+    with op.batch_alter_table('sb_order_line', schema=None) as batch_op:
+        batch_op.drop_index('ix_sb_order_line_product_id')
+        batch_op.drop_index('ix_sb_order_line_order_id')
+
+    op.drop_table('sb_order_line')
+    with op.batch_alter_table('sb_order', schema=None) as batch_op:
+        batch_op.drop_index('ix_sb_order_customer_id')
+
+    op.drop_table('sb_order')
+    with op.batch_alter_table('sb_interaction', schema=None) as batch_op:
+        batch_op.drop_index('ix_sb_interaction_customer_id')
+
+    op.drop_table('sb_interaction')
     op.drop_table('note')
     # ### end Alembic commands ###
