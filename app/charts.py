@@ -99,3 +99,104 @@ def heat_map(rows: Sequence[str], cols: Sequence[str], values: Sequence[Sequence
             parts.append(f'<text x="{left + cell * j + cell / 2 - 1}" y="{top + cell * i + cell / 2 + 4}" '
                          f'text-anchor="middle">{escape(value_format.format(value))}</text>')
     return _frame("".join(parts), title, width, height)
+
+
+PALETTE = ("#1f6feb", "#d92d20", "#12b76a", "#f79009", "#7a5af8", "#0e9384", "#ee46bc", "#667085")
+
+
+def _ticks(low: float, high: float, fmt: str) -> list[tuple[float, str]]:
+    return [(low + (high - low) * i / 4, fmt.format(low + (high - low) * i / 4)) for i in range(5)]
+
+
+def scatter_plot(points: Sequence[tuple[float, float, int]], title: str, x_label: str, y_label: str,
+                 group_labels: Sequence[str] = (), x_format: str = "{:,.0f}", y_format: str = "{:,.0f}",
+                 highlight: Sequence[tuple[float, float, str]] = (), log_x: bool = False,
+                 log_y: bool = False) -> Markup:
+    """A scatter plot of (x, y, group) points coloured by group, with optional labelled markers (e.g. centroids).
+
+    ``log_x`` / ``log_y`` draw that axis on a log10(1 + v) scale (for skewed figures such as money), with tick
+    labels in the original units.
+    """
+    import math
+
+    def fx(v: float) -> float:
+        return math.log10(1 + max(v, 0.0)) if log_x else v
+
+    def fy(v: float) -> float:
+        return math.log10(1 + max(v, 0.0)) if log_y else v
+
+    pad_l, height = 78, H + 30
+    plot_w, plot_h = W - pad_l - PAD_R, height - PAD_T - PAD_B - 24
+    xs = [fx(p[0]) for p in points] + [fx(h[0]) for h in highlight]
+    ys = [fy(p[1]) for p in points] + [fy(h[1]) for h in highlight]
+    x_lo, x_hi = (min(xs), max(xs)) if xs else (0.0, 1.0)
+    y_lo, y_hi = (min(ys), max(ys)) if ys else (0.0, 1.0)
+    x_hi, y_hi = (x_hi if x_hi > x_lo else x_lo + 1), (y_hi if y_hi > y_lo else y_lo + 1)
+
+    def sx(x: float) -> float:
+        return pad_l + plot_w * (x - x_lo) / (x_hi - x_lo)
+
+    def sy(y: float) -> float:
+        return PAD_T + plot_h * (1 - (y - y_lo) / (y_hi - y_lo))
+
+    def label(value: float, fmt: str, log: bool) -> str:
+        return fmt.format(10 ** value - 1 if log else value)
+
+    parts = [f'<rect x="{pad_l}" y="{PAD_T}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#e4e7ec"/>']
+    for i in range(5):
+        value = y_lo + (y_hi - y_lo) * i / 4
+        parts.append(f'<text x="{pad_l - 6}" y="{sy(value) + 4:.1f}" text-anchor="end">'
+                     f'{escape(label(value, y_format, log_y))}</text>')
+        value = x_lo + (x_hi - x_lo) * i / 4
+        parts.append(f'<text x="{sx(value):.1f}" y="{PAD_T + plot_h + 16}" text-anchor="middle">'
+                     f'{escape(label(value, x_format, log_x))}</text>')
+    parts.append(f'<text x="{pad_l + plot_w / 2:.1f}" y="{PAD_T + plot_h + 34}" text-anchor="middle">'
+                 f'{escape(x_label)}{"(对数刻度)" if log_x else ""}</text>')
+    parts.append(f'<text x="12" y="{PAD_T + plot_h / 2:.1f}" text-anchor="middle" '
+                 f'transform="rotate(-90 12 {PAD_T + plot_h / 2:.1f})">{escape(y_label)}'
+                 f'{"(对数刻度)" if log_y else ""}</text>')
+    for x, y, group in points:
+        parts.append(f'<circle cx="{sx(fx(x)):.1f}" cy="{sy(fy(y)):.1f}" r="2.6" '
+                     f'fill="{PALETTE[group % len(PALETTE)]}" fill-opacity="0.55"/>')
+    for x, y, text in highlight:
+        cx, cy = sx(fx(x)), sy(fy(y))
+        parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="7" fill="none" stroke="#1d2430" stroke-width="2">'
+                     f'<title>{escape(text)}</title></circle>')
+        parts.append(f'<text x="{cx + 9:.1f}" y="{cy - 6:.1f}" font-weight="700">{escape(text)}</text>')
+    for i, text in enumerate(group_labels):
+        x = pad_l + 8 + (i % 4) * 140
+        y = height - 8 + 16 * (i // 4)
+        parts.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>'
+                     f'<text x="{x + 14}" y="{y}">{escape(text)}</text>')
+    return _frame("".join(parts), title, W, height + 16 * max(0, (len(group_labels) - 1) // 4))
+
+
+def multi_line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], title: str,
+                     y_format: str = "{:.0f}") -> Markup:
+    """Several lines over the same x labels, with a legend (e.g. monthly revenue per lifecycle stage)."""
+    height = H + 24
+    plot_w, plot_h = W - PAD_L - PAD_R, height - PAD_T - PAD_B - 24
+    top = max([v for _, values in series for v in values] + [1e-9])
+    parts = []
+    for i in range(5):
+        y = PAD_T + plot_h * i / 4
+        parts.append(f'<line x1="{PAD_L}" y1="{y:.1f}" x2="{W - PAD_R}" y2="{y:.1f}" stroke="#e4e7ec"/>')
+        parts.append(f'<text x="{PAD_L - 6}" y="{y + 4:.1f}" text-anchor="end">'
+                     f'{escape(y_format.format(top * (1 - i / 4)))}</text>')
+    n = len(labels)
+    step = plot_w / max(1, n - 1)
+    for i, label in enumerate(labels):
+        if i % max(1, n // 8) == 0 or i == n - 1:
+            parts.append(f'<text x="{PAD_L + step * i:.1f}" y="{PAD_T + plot_h + 16}" text-anchor="middle">'
+                         f'{escape(label)}</text>')
+    for k, (name, values) in enumerate(series):
+        color = PALETTE[k % len(PALETTE)]
+        d = " ".join(f"{'M' if i == 0 else 'L'}{PAD_L + step * i:.1f},{PAD_T + plot_h * (1 - v / top):.1f}"
+                     for i, v in enumerate(values))
+        if d:
+            parts.append(f'<path d="{d}" fill="none" stroke="{color}" stroke-width="2"><title>{escape(name)}</title>'
+                         f'</path>')
+        x = PAD_L + 8 + k * 120
+        parts.append(f'<rect x="{x}" y="{height - 17}" width="10" height="10" fill="{color}"/>'
+                     f'<text x="{x + 14}" y="{height - 8}">{escape(name)}</text>')
+    return _frame("".join(parts), title, W, height)

@@ -194,6 +194,40 @@ TABLE: dict[str, Rule] = {
     "assignments.item_search": Rule(lambda w: "/assignments/items", instructors()),
     "assignments.bank_statistics": Rule(lambda w: "/assignments/statistics", instructors()),
     "assignments.bank_flag": Rule(lambda w: "/assignments/statistics/flag", instructors(302)),
+    # ---- sandbox (a class's sandbox: its members and instructor; 404 for outsiders, who must not learn it exists)
+    "sandbox.index": Rule(lambda w: "/sandbox/", signed_in()),
+    "sandbox.new": Rule(lambda w: "/sandbox/new", instructors()),
+    "sandbox.dashboard": Rule(lambda w: f"/sandbox/{w.extra['sandbox']}/", class_viewers()),
+    # a wrong confirmation: the request is checked and sent back without resetting or deleting anything
+    "sandbox.reset": Rule(lambda w: f"/sandbox/{w.extra['sandbox']}/reset", class_managers(302),
+                          data=lambda w: {"confirm": "no"}),
+    "sandbox.delete": Rule(lambda w: f"/sandbox/{w.extra['sandbox']}/delete", class_managers(302),
+                           data=lambda w: {"confirm": "no"}),
+    "sandbox.customers": Rule(lambda w: f"/sandbox/{w.extra['sandbox']}/customers?tier=VIP", class_viewers()),
+    "sandbox.customer": Rule(lambda w: f"/sandbox/{w.extra['sandbox']}/customers/1", class_viewers()),
+    "sandbox.log_interaction": Rule(lambda w: f"/sandbox/{w.extra['sandbox']}/customers/1/interactions",
+                                    class_viewers(302), data=lambda w: {"kind": "电话", "direction": "呼出",
+                                                                        "note": "回访"}),
+    "sandbox.handle_ticket": Rule(lambda w: f"/sandbox/{w.extra['sandbox']}/customers/{w.extra['ticket'][1]}/tickets/"
+                                            f"{w.extra['ticket'][0]}", class_viewers(302),
+                                  data=lambda w: {"outcome": "resolved", "note": "已处理"}),
+    "sandbox.segments": Rule(lambda w: f"/sandbox/{w.extra['sandbox']}/segments", class_viewers()),
+    "sandbox.delete_segment": Rule(lambda w: f"/sandbox/{w.extra['sandbox']}/segments/{w.extra['segment']}/delete",
+                                   _roles(LOGIN, 302, 404, 404, 404, 404), fresh=True),  # a student's own segment
+    "sandbox.campaigns_page": Rule(lambda w: f"/sandbox/{w.extra['sandbox']}/campaigns", class_viewers()),
+    "sandbox.campaign_run": Rule(lambda w: f"/sandbox/{w.extra['sandbox']}/campaigns/{w.extra['campaign']}",
+                                 _roles(LOGIN, 200, 404, 404, 404, 404)),  # a student's own campaign
+    "sandbox.downloads": Rule(lambda w: f"/sandbox/{w.extra['sandbox']}/downloads", class_viewers()),
+    "sandbox.download": Rule(lambda w: f"/sandbox/{w.extra['sandbox']}/downloads/customers.csv", class_viewers()),
+    "sandbox.analysis_home": Rule(lambda w: f"/sandbox/{w.extra['sandbox']}/analysis/", class_viewers(302)),
+    "sandbox.analysis": Rule(lambda w: f"/sandbox/{w.extra['sandbox']}/analysis/rfm", class_viewers()),
+    "sandbox.exercises": Rule(lambda w: f"/sandbox/{w.extra['sandbox']}/exercises", class_viewers()),
+    "sandbox.exercise": Rule(lambda w: f"/sandbox/{w.extra['sandbox']}/exercises/pareto_share", class_viewers()),
+    "sandbox.cases": Rule(lambda w: "/sandbox/cases", instructors()),
+    "sandbox.case": Rule(lambda w: f"/sandbox/case/{w.extra['case']}", class_viewers()),
+    "sandbox.close_case": Rule(lambda w: f"/sandbox/case/{w.extra['case']}/close", class_managers(302),
+                               data=lambda w: {"action": "now"}),
+    "sandbox.assign": Rule(lambda w: f"/sandbox/assign/{w.class_id}", class_managers()),
 }
 
 
@@ -282,7 +316,30 @@ def build_world(app) -> World:
             db.session.flush()
             world.assignment_id = assignment.id
         db.session.commit()
+        if "sandbox" in app.blueprints:
+            _sandbox_world(world, school_class.id, users)
     return world
+
+
+def _sandbox_world(world: World, class_id: int, users: dict[str, int]) -> None:
+    """A tiny sandbox of the class, with a ticket, and a segment, a campaign and a case run to point at."""
+    from app.models.sandbox import SbCaseRun, SbSegment, sb_ticket
+    from app.sandbox import campaigns
+    from app.sandbox import services as svc
+
+    sandbox = svc.create_sandbox(class_id=class_id, customers=100, months=6, seed=1, created_by_id=users["instructor"])
+    ticket = db.session.execute(sa.select(sb_ticket.c.id, sb_ticket.c.customer_id).where(
+        sb_ticket.c.sandbox_id == sandbox.id).order_by(sb_ticket.c.id)).first()
+    segment = SbSegment(sandbox_id=sandbox.id, user_id=users["student"], name="VIP", filters={"tier": "VIP"})
+    db.session.add(segment)
+    db.session.flush()
+    run = campaigns.run_campaign(sandbox, users["student"], segment, "回访", "短信", 0.05, 200.0, None)
+    case = SbCaseRun(sandbox_id=sandbox.id, class_id=class_id, case_key="sto_express",
+                     started_by_id=users["instructor"])
+    db.session.add(case)
+    db.session.commit()
+    world.extra.update(sandbox=sandbox.id, ticket=tuple(ticket) if ticket else (1, 1), segment=segment.id,
+                       campaign=run.id, case=case.id)
 
 
 def client_as(app, role: str, world: World):

@@ -1,0 +1,460 @@
+"""Analytics of a sandbox from observable data: column queries into numpy, then ``simulations.analytics``.
+
+Per-customer figures (RFM, value tier, inferred stage) are computed once when a sandbox is stored and written to
+``sb_customer_metric`` (the list filters run on it in SQL). Everything heavier (Pareto curve, stage volumes,
+clusters, basket rules, satisfaction vs repurchase) is kept in an in-process LRU keyed by sandbox id and version
+(a reset bumps the version, so stale figures are never served), backed by ``sb_analysis_cache`` rows: the heavy
+ones are computed from the in-memory arrays right after a sandbox is stored (``precompute``), so no request and
+no other process reads two million orders back to draw a chart.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models.sandbox import (
+    Sandbox,
+    SbAnalysisCache,
+    sb_customer,
+    sb_customer_metric,
+    sb_order,
+    sb_order_line,
+    sb_product,
+    sb_survey,
+    sb_ticket,
+)
+from app.sandbox import store
+
+MAX_SANDBOXES = 4
+_lock = threading.Lock()
+_cache: OrderedDict[tuple[int, int, str], dict[str, Any]] = OrderedDict()
+
+STAGE_ORDER = ("考察期", "形成期", "稳定期", "退化期", "已流失")
+TIER_ORDER = ("VIP", "主要", "普通", "小客户")
+REPURCHASE_DAYS = 180  # "repurchase": an order within this many days after the survey
+
+
+def cached(sandbox: Sandbox, name: str, compute: Callable[[], Any], persist: bool = False) -> Any:
+    """Return the cached value ``name`` of a sandbox version, computing it on first use.
+
+    ``persist``: also look in / write to ``sb_analysis_cache`` (values of numpy arrays, dicts, lists, numbers).
+    """
+    # created_at too: SQLite may give a deleted sandbox's id to the next one, and other processes keep caches
+    key = (sandbox.id, sandbox.version, str(sandbox.created_at))
+    with _lock:
+        entry = _cache.get(key)
+        if entry is not None:
+            _cache.move_to_end(key)
+            if name in entry:
+                return entry[name]
+    value = _load(sandbox.id, sandbox.version, name) if persist else None
+    if value is None:
+        value = compute()
+        if persist:
+            _save(sandbox.id, sandbox.version, name, value)
+    _remember(key, name, value)
+    return value
+
+
+def _load(sandbox_id: int, version: int, name: str) -> Any:
+    blob = db.session.scalar(sa.select(SbAnalysisCache.blob).filter_by(sandbox_id=sandbox_id, version=version,
+                                                                        name=name))
+    return store.unpack_truth(blob) if blob else None
+
+
+def _save(sandbox_id: int, version: int, name: str, value: Any) -> None:
+    """Store a computed analysis; another process that got there first wins (same value)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(SbAnalysisCache(sandbox_id=sandbox_id, version=version, name=name,
+                                           blob=store.pack_truth(value)))
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+
+
+def _remember(key: tuple[int, int, str], name: str, value: Any) -> None:
+    with _lock:
+        entry = _cache.setdefault(key, {})
+        entry[name] = value
+        _cache.move_to_end(key)
+        while len(_cache) > MAX_SANDBOXES:
+            _cache.popitem(last=False)
+
+
+def forget(sandbox_id: int) -> None:
+    with _lock:
+        for key in [k for k in _cache if k[0] == sandbox_id]:
+            del _cache[key]
+
+
+def as_of_of(params: dict[str, Any]) -> date:
+    return date.fromisoformat(params.get("as_of") or "2026-06-30")
+
+
+# ------------------------------------------------------------------------------------- per-customer metrics
+
+def _read_orders(sandbox_id: int, with_cost: bool = False) -> dict[str, np.ndarray]:
+    cols = [sb_order.c.customer_id.label("customer_id"), store.days_expr(sb_order.c.ordered_on).label("day"),
+            sb_order.c.amount.label("amount")]
+    dtypes = {"customer_id": "int64", "day": "date", "amount": "float64"}
+    if with_cost:
+        cols.append(sb_order.c.cost.label("cost"))
+        dtypes["cost"] = "float64"
+    return store.read_columns(sa.select(*cols).where(sb_order.c.sandbox_id == sandbox_id), dtypes)
+
+
+def _read_customers(sandbox_id: int) -> dict[str, np.ndarray]:
+    c = sb_customer.c
+    return store.read_columns(
+        sa.select(c.id, store.days_expr(c.acquired_on).label("acquired_on"), c.city, c.kind, c.channel)
+        .where(c.sandbox_id == sandbox_id).order_by(c.id),
+        {"id": "int64", "acquired_on": "date", "city": "str", "kind": "str", "channel": "str"})
+
+
+def compute_metrics(customers: dict[str, np.ndarray], orders: dict[str, np.ndarray], as_of: date,
+                    months: int) -> dict[str, np.ndarray]:
+    """RFM (rank_first), value tier (by observed profit) and inferred stage of every customer."""
+    from simulations.analytics import (
+        infer_stage,
+        month_index,
+        monthly_volume,
+        rfm_from_orders,
+        rfm_scores,
+        value_tiers,
+    )
+
+    ids = customers["id"]
+    raw = rfm_from_orders(ids, orders["customer_id"], orders["day"], orders["amount"], as_of)
+    scores = rfm_scores(raw["recency_days"], raw["frequency"], raw["monetary"])
+    pos = np.searchsorted(ids, orders["customer_id"])
+    profit = np.bincount(pos, weights=orders["amount"] - orders["cost"], minlength=ids.size)
+    days = (orders["day"] - store.EPOCH).astype("int64")
+    first = np.full(ids.size, np.iinfo(np.int64).max)
+    last = np.full(ids.size, np.iinfo(np.int64).min)
+    np.minimum.at(first, pos, days)
+    np.maximum.at(last, pos, days)
+    has = raw["frequency"] > 0
+    volume = monthly_volume(ids, orders["customer_id"], orders["day"], as_of, months)
+    acquired = month_index(customers["acquired_on"], as_of, months)
+    stage = infer_stage(volume, acquired)
+    return {
+        "customer_id": ids,
+        "n_orders": raw["frequency"].astype("int64"),
+        "revenue": raw["monetary"],
+        "profit": np.round(profit, 2),
+        "first_order_on": np.where(has, store.EPOCH + first.clip(-10**6, 10**6).astype("timedelta64[D]"),
+                                   np.datetime64("NaT")),
+        "last_order_on": np.where(has, store.EPOCH + last.clip(-10**6, 10**6).astype("timedelta64[D]"),
+                                  np.datetime64("NaT")),
+        "r": scores["r"], "f": scores["f"], "m": scores["m"], "rfm": scores["cell"],
+        "tier": value_tiers(profit),
+        "stage": stage,
+    }
+
+
+def write_metrics(sandbox_id: int, params: dict[str, Any], tables: dict[str, dict[str, Any]] | None = None) -> None:
+    """Compute the per-customer metrics and write sb_customer_metric.
+
+    ``tables`` are the observable tables just stored (the same columns the database now holds), which saves
+    reading two million orders back; without them the columns are read from the database.
+    """
+    if tables is not None:
+        c, o = tables["customers"], tables["orders"]
+        customers_ = {"id": np.asarray(c["id"], dtype="int64"),
+                      "acquired_on": np.asarray(c["acquired_on"], dtype="datetime64[D]")}
+        orders = {"customer_id": np.asarray(o["customer_id"], dtype="int64"),
+                  "day": np.asarray(o["ordered_on"], dtype="datetime64[D]"),
+                  "amount": np.asarray(o["amount"], dtype="float64"), "cost": np.asarray(o["cost"], dtype="float64")}
+    else:
+        customers_, orders = _read_customers(sandbox_id), _read_orders(sandbox_id, with_cost=True)
+    metrics = compute_metrics(customers_, orders, as_of_of(params), int(params.get("months") or 24))
+    names, lists, n = store.table_columns(sb_customer_metric, metrics, sandbox_id)
+    store.insert_columns(sb_customer_metric, names, lists, n)
+
+
+def customers(sandbox: Sandbox) -> dict[str, np.ndarray]:
+    """Per-customer arrays (sorted by id) of the observable metrics plus city/kind/channel/acquisition."""
+    def load() -> dict[str, np.ndarray]:
+        m = sb_customer_metric.c
+        data = _read_customers(sandbox.id)
+        metric = store.read_columns(
+            sa.select(m.customer_id, m.n_orders, m.revenue, m.profit, store.days_expr(m.last_order_on).label("last"),
+                      m.r, m.f, m.m, m.rfm, m.tier, m.stage)
+            .where(m.sandbox_id == sandbox.id).order_by(m.customer_id),
+            {"customer_id": "int64", "n_orders": "int64", "revenue": "float64", "profit": "float64", "last": "date",
+             "r": "int64", "f": "int64", "m": "int64", "rfm": "str", "tier": "str", "stage": "str"})
+        data.update({k: v for k, v in metric.items() if k != "customer_id"})
+        as_of = np.datetime64(as_of_of(sandbox.params), "D")
+        recency = (as_of - data["last"]).astype("float64")
+        recency[np.isnat(data["last"])] = np.inf
+        data["recency_days"] = recency
+        return data
+
+    return cached(sandbox, "customers", load, persist=True)
+
+
+def index_of(sandbox: Sandbox, customer_ids: Any) -> np.ndarray:
+    ids = customers(sandbox)["id"]
+    return np.searchsorted(ids, np.asarray(customer_ids, dtype="int64"))
+
+
+# ------------------------------------------------------------------------------------------------ analyses
+
+def rfm_grid(sandbox: Sandbox) -> dict[str, Any]:
+    """Customer counts and revenue on the R x F grid (M averaged), for the heat map and the cell table."""
+    def compute() -> dict[str, Any]:
+        data = customers(sandbox)
+        counts = np.zeros((5, 5))
+        np.add.at(counts, (5 - data["r"], data["f"] - 1), 1)
+        mean_m = np.zeros((5, 5))
+        np.add.at(mean_m, (5 - data["r"], data["f"] - 1), data["m"])
+        cells, cell_counts = np.unique(data["rfm"], return_counts=True)
+        return {"counts": counts, "mean_m": np.divide(mean_m, counts, out=np.zeros_like(mean_m), where=counts > 0),
+                "cells": sorted(zip(cells.tolist(), cell_counts.tolist(), strict=True), key=lambda x: -x[1])}
+
+    return cached(sandbox, "rfm_grid", compute)
+
+
+def pareto_curve(sandbox: Sandbox) -> dict[str, Any]:
+    from simulations.analytics import pareto
+
+    return cached(sandbox, "pareto", lambda: pareto(customers(sandbox)["revenue"]))
+
+
+def tier_summary(sandbox: Sandbox) -> list[dict[str, Any]]:
+    def compute() -> list[dict[str, Any]]:
+        data = customers(sandbox)
+        total = float(data["profit"].sum()) or 1.0
+        rows = []
+        for tier in TIER_ORDER:
+            mask = data["tier"] == tier
+            rows.append({"tier": tier, "customers": int(mask.sum()), "profit": float(data["profit"][mask].sum()),
+                         "share": float(data["profit"][mask].sum()) / total,
+                         "revenue": float(data["revenue"][mask].sum())})
+        return rows
+
+    return cached(sandbox, "tiers", compute)
+
+
+def lifecycle_from(stage: np.ndarray, ids: np.ndarray, orders: dict[str, np.ndarray], as_of: date,
+                   months: int) -> dict[str, Any]:
+    """Stage counts, each stage's mean monthly orders per customer over the history, and the last 3 months."""
+    from simulations.analytics import monthly_volume
+
+    volume = monthly_volume(ids, orders["customer_id"], orders["day"], as_of, months)
+    counts, curves, recent = {}, {}, {}
+    for name in STAGE_ORDER:
+        mask = stage == name
+        counts[name] = int(mask.sum())
+        curves[name] = volume[mask].mean(axis=0) if mask.any() else np.zeros(months)
+        recent[name] = float(volume[mask][:, -3:].mean()) if mask.any() else 0.0
+    return {"counts": counts, "curves": curves, "recent": recent}
+
+
+def lifecycle(sandbox: Sandbox) -> dict[str, Any]:
+    """Stage distribution and the monthly order volume of each stage's customers (the lifecycle curve)."""
+    def compute() -> dict[str, Any]:
+        data = customers(sandbox)
+        return lifecycle_from(data["stage"], data["id"], _read_orders(sandbox.id), as_of_of(sandbox.params),
+                              int(sandbox.params.get("months") or 24))
+
+    return cached(sandbox, "lifecycle", compute, persist=True)
+
+
+# name -> (label, values per customer, drawn on a log scale)
+DIMENSIONS = {
+    "recency": ("最近购买距今天数", lambda d: np.where(np.isfinite(d["recency_days"]), d["recency_days"],
+                                                       np.nan), False),
+    "frequency": ("订单数 F", lambda d: d["n_orders"].astype(float), True),
+    "monetary": ("消费金额 M", lambda d: d["revenue"], True),
+    "profit": ("贡献利润", lambda d: np.maximum(d["profit"], 0.0), True),
+}
+
+
+def clusters(sandbox: Sandbox, k: int = 4) -> dict[str, Any]:
+    """k-means on standardised RFM features (deterministic seed); labels and centroid summaries."""
+    def compute() -> dict[str, Any]:
+        from simulations.analytics import kmeans, rfm_features
+
+        data = customers(sandbox)
+        buyers = data["n_orders"] > 0
+        x = rfm_features(data["recency_days"][buyers], data["n_orders"][buyers], data["revenue"][buyers])
+        labels, _centers = kmeans(x, k, seed=sandbox.seed % (2**32))
+        full = np.full(data["id"].size, -1)
+        full[buyers] = labels
+        summary = []
+        for j in range(k):
+            mask = full == j
+            summary.append({"label": j, "customers": int(mask.sum()),
+                            "recency": float(np.nanmean(np.where(mask, data["recency_days"], np.nan)))
+                            if mask.any() else 0.0,
+                            "frequency": float(data["n_orders"][mask].mean()) if mask.any() else 0.0,
+                            "monetary": float(data["revenue"][mask].mean()) if mask.any() else 0.0})
+        return {"labels": full, "summary": summary}
+
+    return cached(sandbox, f"clusters{k}", compute)
+
+
+MAX_RULES = 50
+
+
+def rules_from(order_ids: np.ndarray, product_ids: np.ndarray, names: dict[int, str], min_support: float,
+               min_confidence: float, max_rules: int | None = MAX_RULES) -> dict[str, Any]:
+    from simulations.analytics import association_rules
+
+    rules = association_rules(order_ids, product_ids, min_support, min_confidence, max_rules=max_rules)
+    for rule in rules:
+        rule["antecedent_name"] = names.get(rule["antecedent"], str(rule["antecedent"]))
+        rule["consequent_name"] = names.get(rule["consequent"], str(rule["consequent"]))
+    return {"rules": rules, "n_orders": int(np.unique(order_ids).size), "min_support": min_support,
+            "min_confidence": min_confidence}
+
+
+def _rule_key(min_support: float, min_confidence: float) -> str:
+    return f"rules:{min_support:g}:{min_confidence:g}"
+
+
+def product_names(sandbox: Sandbox) -> dict[int, str]:
+    return dict(db.session.execute(sa.select(sb_product.c.id, sb_product.c.name).where(
+        sb_product.c.sandbox_id == sandbox.id).order_by(sb_product.c.id)).all())
+
+
+def basket_rules(sandbox: Sandbox, min_support: float = 0.005, min_confidence: float = 0.1) -> dict[str, Any]:
+    """Association rules of products bought in the same order, with product names."""
+    def compute() -> dict[str, Any]:
+        lines = store.read_columns(
+            sa.select(sb_order_line.c.order_id, sb_order_line.c.product_id).where(
+                sb_order_line.c.sandbox_id == sandbox.id), {"order_id": "int64", "product_id": "int64"})
+        return rules_from(lines["order_id"], lines["product_id"], product_names(sandbox), min_support, min_confidence)
+
+    return cached(sandbox, _rule_key(min_support, min_confidence), compute, persist=True)
+
+
+def satisfaction_from(surveys: dict[str, np.ndarray], orders: dict[str, np.ndarray], as_of: date) -> dict[str, Any]:
+    """Each survey's c = b/a and whether its customer ordered again within REPURCHASE_DAYS after the survey day."""
+    as_of64 = np.datetime64(as_of, "D")
+    order_key = np.lexsort((orders["day"], orders["customer_id"]))
+    cust, day = orders["customer_id"][order_key], orders["day"][order_key]
+    key_orders = cust.astype("int64") * 1_000_000 + (day - store.EPOCH).astype("int64")
+    key_surveys = surveys["customer_id"] * 1_000_000 + (surveys["day"] - store.EPOCH).astype("int64")
+    pos = np.searchsorted(key_orders, key_surveys, side="right")  # the first order strictly after the survey day
+    has_next = pos < key_orders.size
+    at = np.minimum(pos, max(cust.size - 1, 0))
+    if cust.size:
+        gap = (day[at] - surveys["day"]).astype("int64")
+        repurchased = has_next & (cust[at] == surveys["customer_id"]) & (gap <= REPURCHASE_DAYS)
+    else:
+        repurchased = np.zeros(key_surveys.size, dtype=bool)
+    observable = (as_of64 - surveys["day"]).astype("int64") >= REPURCHASE_DAYS  # the whole window was observed
+    c = np.round(surveys["perception_b"] / surveys["expectation_a"], 3)
+    return {**surveys, "c": c, "repurchased": repurchased, "observable": observable}
+
+
+def _read_surveys(sandbox_id: int) -> dict[str, np.ndarray]:
+    s = sb_survey.c
+    return store.read_columns(
+        sa.select(s.id, s.customer_id, store.days_expr(s.surveyed_on).label("day"), s.expectation_a,
+                  s.perception_b, s.satisfaction_c).where(s.sandbox_id == sandbox_id).order_by(s.id),
+        {"id": "int64", "customer_id": "int64", "day": "date", "expectation_a": "float64",
+         "perception_b": "float64", "satisfaction_c": "float64"})
+
+
+def satisfaction(sandbox: Sandbox) -> dict[str, Any]:
+    def compute() -> dict[str, Any]:
+        return satisfaction_from(_read_surveys(sandbox.id), _read_orders(sandbox.id), as_of_of(sandbox.params))
+
+    return cached(sandbox, "satisfaction", compute, persist=True)
+
+
+DEFAULT_RULES = ((0.005, 0.1), (0.01, 0.1), (0.005, 0.2), (0.01, 0.2))
+
+
+def precompute(sandbox: Sandbox, tables: dict[str, dict[str, Any]]) -> None:
+    """Compute the heavy analyses from the arrays just stored and persist them (no read-back of the orders)."""
+    o, lines, s = tables["orders"], tables["order_lines"], tables["surveys"]
+    orders = {"customer_id": np.asarray(o["customer_id"], dtype="int64"),
+              "day": np.asarray(o["ordered_on"], dtype="datetime64[D]")}
+    data = customers(sandbox)  # from sb_customer_metric, written just before
+    as_of, months = as_of_of(sandbox.params), int(sandbox.params.get("months") or 24)
+    _save(sandbox.id, sandbox.version, "lifecycle", lifecycle_from(data["stage"], data["id"], orders, as_of, months))
+    names = {int(i): str(n) for i, n in zip(tables["products"]["id"], tables["products"]["name"], strict=True)}
+    # One mining pass at the lowest thresholds; the stricter threshold pairs are subsets of its rules.
+    low_support, low_confidence = min(s for s, _ in DEFAULT_RULES), min(c for _, c in DEFAULT_RULES)
+    everything = rules_from(np.asarray(lines["order_id"]), np.asarray(lines["product_id"]), names, low_support,
+                            low_confidence, max_rules=None)
+    for support, confidence in DEFAULT_RULES:
+        kept = [r for r in everything["rules"]  # the same comparisons association_rules makes
+                if r["count"] >= support * everything["n_orders"] and r["confidence"] >= confidence]
+        _save(sandbox.id, sandbox.version, _rule_key(support, confidence),
+              {**everything, "rules": kept[:MAX_RULES], "min_support": support, "min_confidence": confidence})
+    surveys = {"id": np.asarray(s["id"], dtype="int64"), "customer_id": np.asarray(s["customer_id"], dtype="int64"),
+               "day": np.asarray(s["surveyed_on"], dtype="datetime64[D]"),
+               "expectation_a": np.asarray(s["expectation_a"], dtype="float64"),
+               "perception_b": np.asarray(s["perception_b"], dtype="float64"),
+               "satisfaction_c": np.asarray(s["satisfaction_c"], dtype="float64")}
+    _save(sandbox.id, sandbox.version, "satisfaction", satisfaction_from(surveys, orders, as_of))
+
+
+def satisfaction_bins(sandbox: Sandbox) -> list[dict[str, Any]]:
+    data = satisfaction(sandbox)
+    mask = data["observable"]
+    bins = [("c < 0.8", 0, 0.8), ("0.8 ≤ c < 1", 0.8, 1.0), ("1 ≤ c < 1.2", 1.0, 1.2), ("c ≥ 1.2", 1.2, 99)]
+    rows = []
+    for label, lo, hi in bins:
+        sel = mask & (data["c"] >= lo) & (data["c"] < hi)
+        rows.append({"label": label, "surveys": int(sel.sum()),
+                     "rate": float(data["repurchased"][sel].mean()) if sel.any() else None})
+    return rows
+
+
+def tickets(sandbox: Sandbox) -> dict[str, np.ndarray]:
+    t = sb_ticket.c
+    return cached(sandbox, "tickets", persist=True, compute=lambda: store.read_columns(
+        sa.select(t.id, t.customer_id, store.days_expr(t.opened_on).label("day"), t.status,
+                  t.satisfied_with_handling).where(t.sandbox_id == sandbox.id).order_by(t.id),
+        {"id": "int64", "customer_id": "int64", "day": "date", "status": "str", "satisfied_with_handling": "bool"}))
+
+
+class View:
+    """The observable analytics of one sandbox, as exercise checkers and pages use them."""
+
+    def __init__(self, sandbox: Sandbox):
+        self.sandbox = sandbox
+        self.as_of = as_of_of(sandbox.params)
+        self.months = int(sandbox.params.get("months") or 24)
+
+    @property
+    def customers(self) -> dict[str, np.ndarray]:
+        return customers(self.sandbox)
+
+    def index(self, customer_ids: Any) -> np.ndarray:
+        return index_of(self.sandbox, customer_ids)
+
+    def pareto(self) -> dict[str, Any]:
+        return pareto_curve(self.sandbox)
+
+    def rules(self, min_support: float = 0.005, min_confidence: float = 0.1) -> dict[str, Any]:
+        return basket_rules(self.sandbox, min_support, min_confidence)
+
+    def satisfaction(self) -> dict[str, Any]:
+        return satisfaction(self.sandbox)
+
+    def tickets(self) -> dict[str, np.ndarray]:
+        return tickets(self.sandbox)
+
+    def profit_between(self, customer_id: int, start: date, end: date) -> float:
+        """A customer's profit (amount − cost) from orders with start < ordered_on <= end (a SUM in SQL)."""
+        o = sb_order.c
+        value = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(o.amount - o.cost), 0.0)).where(
+            o.sandbox_id == self.sandbox.id, o.customer_id == customer_id, o.ordered_on > start, o.ordered_on <= end))
+        return round(float(value or 0.0), 2)
