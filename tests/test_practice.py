@@ -435,3 +435,38 @@ def test_other_students_cannot_open_an_attempt(app, client, student):
     login(client, "mallory")
     assert client.get(f"/exam/{attempt_id}").status_code == 404
     assert client.get(f"/exam/{attempt_id}/result").status_code == 404
+
+
+def test_old_attempts_keep_the_version_the_student_saw(app, student):
+    """Editing an item makes a new version; past answers and open exams still show and grade the old one."""
+    from app.bank.services import apply_item_content
+    from app.models import Topic
+
+    item = first_item(app, type="single_choice")
+    set_url = student.get(f"/practice/items/{item['uid']}").headers["Location"]
+    _, feedback_url = answer_current(student, set_url, item["answer"])
+    attempt_id = start_exam(student, {**SMALL, "count_single_choice": 1, "count_multi_choice": 0,
+                                      "count_true_false": 0, "count_term_definition": 0})
+    with app.app_context():
+        exam = db.session.get(ExamAttempt, attempt_id)
+        exam.paper = [{"item_id": item["id"], "version": 1, "points": 5.0, "order": sorted(item["options"])}]
+        exam.max_score = 5.0
+        db.session.commit()
+    autosave(student, attempt_id, 0, item["answer"])  # options in original order: display letters = keys
+    new_key = wrong_choice(item)
+    with app.app_context():
+        row = db.session.get(Item, item["id"])
+        topics = {t.name: t for t in db.session.scalars(sa.select(Topic))}
+        apply_item_content(row, {**row.to_dict(), "stem": row.stem + "(已修订)", "answer": [new_key]}, topics)
+        db.session.commit()
+        assert row.version == 2
+    page = student.get(feedback_url).get_data(as_text=True)
+    assert "(已修订)" not in page and "回答正确" in page and "第 1 版" in page
+    token = csrf_token(student, f"/exam/{attempt_id}/confirm")
+    student.post(f"/exam/{attempt_id}/submit", data={"csrf_token": token})
+    with app.app_context():
+        assert db.session.get(ExamAttempt, attempt_id).score == 5.0  # graded by the version on the paper
+    # a new answer is graded by the new version
+    set_url = student.get(f"/practice/items/{item['uid']}").headers["Location"]
+    _, feedback_url = answer_current(student, set_url, item["answer"])
+    assert "回答错误" in student.get(feedback_url).get_data(as_text=True)
