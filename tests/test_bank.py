@@ -17,7 +17,6 @@ from app.models import Item, ItemVersion
 from question_bank import BANK_DIR, BankError, load_bank
 from question_bank.load import _item_problems, item_files
 from question_bank.schema import ITEM_TYPES
-from tests.conftest import seeds_dir
 
 BANK = load_bank()
 TOPICS = {t["name"] for t in BANK.topics}
@@ -196,11 +195,10 @@ def test_gift_escapes_special_characters():
 # ---------------------------------------------------------------- census
 
 def _census() -> list[tuple[str, str, int]]:
+    """Read tests/census/<seed file stem>.tsv: one line per section, with the count found by reading the seed."""
     rows = []
-    census_dir = Path(__file__).parent / "census"
-    seeds = {p.name[:3]: p.name for p in seeds_dir().glob("*.txt")} if seeds_dir().is_dir() else {}
-    for path in sorted(census_dir.glob("*.tsv")):
-        seed = seeds.get(path.name[:3]) or path.name[:3]
+    for path in sorted((Path(__file__).parent / "census").glob("*.tsv")):
+        seed = path.stem + ".txt"
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip() or line.startswith("#"):
                 continue

@@ -628,7 +628,10 @@ def test_exercise_page_stores_attempts_and_shows_feedback(app, client, world):
 def test_case_texts_are_quoted_exactly_from_the_seed():
     from app.sandbox.cases import CASES
 
-    seed = (seeds_dir() / "003_6083eb2c918677cd.txt").read_text(encoding="utf-8").replace("\n", "")
+    path = seeds_dir() / "003_6083eb2c918677cd.txt"
+    if not path.is_file():
+        pytest.skip(f"the seed documents are not at {seeds_dir()} (set CRM_SEEDS_DIR): cannot compare the case texts")
+    seed = path.read_text(encoding="utf-8").replace("\n", "")
     for case in CASES.values():
         for part in ("narrative", "questions", "hints"):
             for paragraph in case.text[part]:
