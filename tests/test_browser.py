@@ -206,3 +206,42 @@ def test_instructor_runs_a_class_quiz_and_sees_the_score(live_server, browser):
     assert expected == 5
     assert "小明" in html and "5.0 / 10.0" in html
     shot(teacher, "13-gradebook")
+
+
+def test_student_walks_through_the_sandbox_crm(live_server, phone):
+    """A customer's 360° page, a saved segment, a campaign against its random baseline, and one exercise."""
+    import re
+
+    from tests.test_sandbox import make_world, observed, pct, top_share
+
+    base, app = live_server
+    world = make_world(app)
+    page = phone
+    _login(page, base, "alice")
+    sid = world.sandbox_id
+    page.goto(f"{base}/sandbox/{sid}/customers?stage=退化期&sort=revenue")
+    shot(page, "20-sandbox-customers")
+    page.locator("table.sb-table tbody tr a").first.click()
+    page.wait_for_selector("svg")
+    assert "RFM" in page.content()
+    shot(page, "21-sandbox-customer")
+
+    page.goto(f"{base}/sandbox/{sid}/customers?stage=退化期")
+    page.fill("input[name=name]", "退化期客户")
+    page.click("text=保存细分")
+    page.wait_for_selector("text=退化期客户")
+    page.goto(f"{base}/sandbox/{sid}/campaigns")
+    page.fill("#name", "挽回退化期客户")
+    page.click("text=运行模拟")
+    page.wait_for_url(re.compile(r"/campaigns/\d+$"))
+    html = page.content()
+    assert "ROI" in html and "随机" in html
+    shot(page, "22-sandbox-campaign")
+
+    page.goto(f"{base}/sandbox/{sid}/exercises/pareto_share")
+    share = int(re.search(r"前 (\d+)% 的客户", page.content()).group(1)) / 100
+    right = pct(top_share(observed().raw["monetary"], share))
+    page.fill("input[name=percent]", f"{right:.2f}")
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("text=得分 100 / 100")
+    shot(page, "23-sandbox-exercise")
