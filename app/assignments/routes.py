@@ -16,6 +16,7 @@ from app.assignments import services as svc
 from app.assignments import statistics as st
 from app.assignments.forms import ActionForm, OverrideForm, QuizForm
 from app.assignments.localtime import for_input, from_local
+from app.auth.decorators import class_or_404
 from app.charts import bar_chart
 from app.extensions import db
 from app.formutil import choices
@@ -25,19 +26,9 @@ from app.models.classes import Membership, SchoolClass, classes_of
 from app.models.practice import ExamAttempt
 
 
-def _class_or_404(class_id: int, manage: bool = False) -> SchoolClass:
-    """The class if the user teaches it or belongs to it (404 otherwise); 403 for a student where managing."""
-    school_class = db.get_or_404(SchoolClass, class_id)
-    if not school_class.can_view(current_user):
-        abort(404)
-    if manage and not school_class.can_manage(current_user):
-        abort(403)
-    return school_class
-
-
 def _assignment_or_404(assignment_id: int, manage: bool = False) -> Assignment:
     assignment = db.get_or_404(Assignment, assignment_id)
-    _class_or_404(assignment.class_id, manage)
+    class_or_404(assignment.class_id, manage)
     return assignment
 
 
@@ -57,7 +48,7 @@ def index():
 @bp.route("/class/<int:class_id>/")
 @login_required
 def class_list(class_id: int):
-    school_class = _class_or_404(class_id)
+    school_class = class_or_404(class_id)
     manage = _manages(school_class)
     other_kinds = []
     if manage:
@@ -125,7 +116,7 @@ def _render_form(form: QuizForm, school_class: SchoolClass, assignment: Assignme
 @bp.route("/class/<int:class_id>/new", methods=["GET", "POST"])
 @login_required
 def new(class_id: int):
-    school_class = _class_or_404(class_id, manage=True)
+    school_class = class_or_404(class_id, manage=True)
     form = QuizForm()
     form.topics.choices = _topic_choices()
     assignment = Assignment(class_id=school_class.id, kind="quiz", created_by_id=current_user.id)
@@ -276,14 +267,14 @@ def start(assignment_id: int):
 @bp.route("/class/<int:class_id>/gradebook")
 @login_required
 def gradebook(class_id: int):
-    school_class = _class_or_404(class_id, manage=True)
+    school_class = class_or_404(class_id, manage=True)
     return render_template("assignments/gradebook.html", book=gb.build_gradebook(school_class))
 
 
 @bp.route("/class/<int:class_id>/gradebook.csv")
 @login_required
 def gradebook_csv(class_id: int):
-    school_class = _class_or_404(class_id, manage=True)
+    school_class = class_or_404(class_id, manage=True)
     body = gb.gradebook_csv(gb.build_gradebook(school_class))
     name = quote(f"{school_class.name}-成绩册.csv", safe="")
     return Response(body.encode("utf-8"), mimetype="text/csv", headers={
@@ -404,7 +395,7 @@ def bank_flag():
 @login_required
 def topics(class_id: int):
     """How the class does per topic: mean score fraction over the counting attempts, as a bar chart."""
-    school_class = _class_or_404(class_id, manage=True)
+    school_class = class_or_404(class_id, manage=True)
     assignments = [a for a in svc.class_assignments(class_id) if a.kind == "quiz"]
     chosen = request.args.get("assignment", type=int)
     scope = [a for a in assignments if a.id == chosen] if chosen else assignments

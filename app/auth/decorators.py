@@ -38,3 +38,16 @@ def role_required(*roles: str) -> Callable[[F], F]:
 def admin_required(view: F) -> F:
     """Only admins."""
     return role_required("admin")(view)
+
+
+def class_or_404(class_id: int, manage: bool = False):
+    """The class if the user teaches it or belongs to it (404 otherwise); 403 for a student where managing."""
+    from app.extensions import db
+    from app.models.classes import SchoolClass
+
+    school_class = db.get_or_404(SchoolClass, class_id)
+    if not school_class.can_view(current_user):
+        abort(404)
+    if manage and not school_class.can_manage(current_user):
+        abort(403)
+    return school_class

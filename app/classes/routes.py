@@ -5,22 +5,12 @@ from __future__ import annotations
 from flask import abort, flash, make_response, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from app.auth.decorators import role_required
+from app.auth.decorators import class_or_404, role_required
 from app.classes import bp
 from app.classes import services as svc
 from app.classes.forms import ActionForm, ClassForm, JoinForm, RosterForm
 from app.extensions import db
-from app.models.classes import SchoolClass, classes_of
-
-
-def _class_or_404(class_id: int, manage: bool = False) -> SchoolClass:
-    """The class if the user teaches or belongs to it (404 otherwise); 403 for a member where managing."""
-    school_class = db.get_or_404(SchoolClass, class_id)
-    if not school_class.can_view(current_user):
-        abort(404)
-    if manage and not school_class.can_manage(current_user):
-        abort(403)
-    return school_class
+from app.models.classes import classes_of
 
 
 @bp.route("/")
@@ -63,7 +53,7 @@ def join():
 @bp.route("/<int:class_id>")
 @login_required
 def detail(class_id: int):
-    school_class = _class_or_404(class_id)
+    school_class = class_or_404(class_id)
     manage = school_class.can_manage(current_user)
     return render_template("classes/detail.html", school_class=school_class, manage=manage,
                            member_count=len(school_class.memberships), form=ActionForm())
@@ -72,7 +62,7 @@ def detail(class_id: int):
 @bp.route("/<int:class_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(class_id: int):
-    school_class = _class_or_404(class_id, manage=True)
+    school_class = class_or_404(class_id, manage=True)
     form = ClassForm(obj=school_class)
     if form.validate_on_submit():
         school_class.name = form.name.data
@@ -88,7 +78,7 @@ def edit(class_id: int):
 @login_required
 def regenerate_code(class_id: int):
     """A new join code (the old one stops working; members stay)."""
-    school_class = _class_or_404(class_id, manage=True)
+    school_class = class_or_404(class_id, manage=True)
     if not ActionForm().validate_on_submit():
         abort(400)
     code = svc.regenerate_code(school_class)
@@ -100,7 +90,7 @@ def regenerate_code(class_id: int):
 @bp.route("/<int:class_id>/roster")
 @login_required
 def roster(class_id: int):
-    school_class = _class_or_404(class_id, manage=True)
+    school_class = class_or_404(class_id, manage=True)
     return render_template("classes/roster.html", school_class=school_class, members=svc.members(school_class),
                            form=ActionForm(), roster_form=RosterForm())
 
@@ -109,7 +99,7 @@ def roster(class_id: int):
 @login_required
 def remove_member(class_id: int, user_id: int):
     """Take a student out of the class (the account and its work stay)."""
-    school_class = _class_or_404(class_id, manage=True)
+    school_class = class_or_404(class_id, manage=True)
     if not ActionForm().validate_on_submit():
         abort(400)
     membership = svc.remove_member(school_class, user_id)
@@ -125,7 +115,7 @@ def remove_member(class_id: int, user_id: int):
 @login_required
 def roster_import(class_id: int):
     """Enrol students from a CSV file; new accounts' passwords are shown once, on this response only."""
-    school_class = _class_or_404(class_id, manage=True)
+    school_class = class_or_404(class_id, manage=True)
     form = RosterForm()
     if not form.validate_on_submit():
         abort(400)
