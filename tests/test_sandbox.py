@@ -708,3 +708,12 @@ def test_sandbox_exercise_assignment_reaches_the_gradebook(app, client, world):
         earned, full, submitted = kind.score(assignment, world.alice)
         assert (earned, full) == (5.0, 10.0) and submitted is not None
     assert client.get(f"/assignments/class/{world.class_id}/gradebook").status_code == 200
+    # deleting the sandbox takes its assigned exercises with it: no assignment is left pointing at nothing
+    from app.sandbox import services as svc
+
+    with app.app_context():
+        from app.models.sandbox import Sandbox
+
+        svc.delete_sandbox(db.session.get(Sandbox, world.sandbox_id))
+        assert db.session.get(Assignment, assignment.id) is None
+    assert client.get(f"/assignments/class/{world.class_id}/gradebook").status_code == 200

@@ -182,11 +182,28 @@ def delete_sandbox(sandbox: Sandbox, progress: store.Progress | None = None) -> 
     store.delete_data(sandbox_id, progress)
     for model in (SbExerciseAttempt, SbCampaignRun, SbStudentAction, SbSegment, SbCaseRun, SandboxTruth):
         db.session.execute(sa.delete(model).where(model.sandbox_id == sandbox_id))
+    _delete_exercise_assignments(sandbox)
     db.session.execute(sa.delete(Sandbox).where(Sandbox.id == sandbox_id))
     db.session.commit()
     from app.sandbox.analysis import forget
 
     forget(sandbox_id)
+
+
+def _delete_exercise_assignments(sandbox: Sandbox) -> None:
+    """Sandbox exercises assigned in this sandbox go with it (their attempts are deleted above)."""
+    if sandbox.class_id is None:
+        return
+    try:
+        from app.models.assignments import Assignment
+    except ImportError:  # the assignments feature is not installed
+        return
+    from app.sandbox.work import KIND
+
+    for assignment in db.session.scalars(sa.select(Assignment).where(
+            Assignment.class_id == sandbox.class_id, Assignment.kind == KIND)):
+        if (assignment.settings or {}).get("sandbox_id") == sandbox.id:
+            db.session.delete(assignment)
 
 
 def truth_of(sandbox: Sandbox) -> Any:
