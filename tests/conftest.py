@@ -46,7 +46,8 @@ def _build_database(url: str) -> None:
 
 def _admin_engine() -> sa.Engine:
     assert TEST_DATABASE_URL
-    return sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    # NullPool: every connection is closed when its block ends, so no engine leaves an open connection behind
+    return sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
 
 
 @pytest.fixture(scope="session")
