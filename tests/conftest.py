@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,26 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+class Clock:
+    """A clock the tests move by hand; the app reads it through app.config['CLOCK'] (see app/clock.py)."""
+
+    def __init__(self, start: datetime = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock(app):
+    c = Clock()
+    app.config["CLOCK"] = c
+    return c
 
 
 # ---------------------------------------------------------------- helpers used by the tests

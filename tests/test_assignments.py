@@ -22,23 +22,6 @@ from tests.conftest import csrf_token, login, make_user, post_form
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # 17:00 in Beijing
 
 
-class Clock:
-    def __init__(self):
-        self.now = START
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **kwargs):
-        self.now += timedelta(**kwargs)
-
-
-@pytest.fixture
-def clock(app):
-    c = Clock()
-    app.config["CLOCK"] = c
-    return c
-
 
 # ---------------------------------------------------------------- helpers (test_statistics.py uses them too)
 

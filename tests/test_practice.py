@@ -15,24 +15,6 @@ from app.models.practice import ExamAnswer, ExamAttempt, ResponseRecord, ReviewC
 from tests.conftest import csrf_token, login, make_user, post_form
 
 
-class Clock:
-    def __init__(self):
-        self.now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **kwargs):
-        self.now += timedelta(**kwargs)
-
-
-@pytest.fixture
-def clock(app):
-    c = Clock()
-    app.config["CLOCK"] = c
-    return c
-
-
 def first_item(app, **where):
     with app.app_context():
         stmt = sa.select(Item).where(Item.retired.is_(False), Item.key_source != "none")

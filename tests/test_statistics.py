@@ -44,8 +44,8 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Item
 from app.models.assignments import Assignment
-from tests.conftest import post_form
-from tests.test_assignments import START, Clock, create_quiz, make_class, make_items, quiz_data, take, user_client
+from tests.conftest import Clock, post_form
+from tests.test_assignments import START, create_quiz, make_class, make_items, quiz_data, take, user_client
 
 PATTERN = {  # who answers which items right
     "s1": {"t-tf-a", "t-tf-b", "t-tf-c"},
