@@ -186,13 +186,19 @@ def parse_json(text: str) -> ParseResult:
     if not isinstance(raw_items, list):
         result.errors.append("第 1 行: 顶层必须是含 items 列表的对象")
         return result
+    _collect(raw_items, result, "对象", options_as_list=True)
+    return result
+
+
+def _collect(raw_items: list[Any], result: ParseResult, mapping_word: str, options_as_list: bool = False) -> None:
+    """Add each raw item to the result, or an error naming its position (JSON gives options as a {key, text} list)."""
     for n, raw in enumerate(raw_items, 1):
         if not isinstance(raw, dict):
-            result.errors.append(f"第 {n} 个题目: 不是对象")
+            result.errors.append(f"第 {n} 个题目: 不是{mapping_word}")
             continue
         item = dict(raw)
         options = item.get("options")
-        if isinstance(options, list):
+        if options_as_list and isinstance(options, list):
             try:
                 item["options"] = {o["key"]: o["text"] for o in options} or None
             except (KeyError, TypeError):
@@ -200,7 +206,6 @@ def parse_json(text: str) -> ParseResult:
                 continue
         result.items.append(item)
         result.locations.append(f"第 {n} 个题目")
-    return result
 
 
 def parse_yaml(text: str) -> ParseResult:
@@ -217,12 +222,7 @@ def parse_yaml(text: str) -> ParseResult:
     if not isinstance(raw_items, list):
         result.errors.append("第 1 行: 顶层必须是题目列表或含 items 列表的映射")
         return result
-    for n, raw in enumerate(raw_items, 1):
-        if not isinstance(raw, dict):
-            result.errors.append(f"第 {n} 个题目: 不是映射")
-            continue
-        result.items.append(dict(raw))
-        result.locations.append(f"第 {n} 个题目")
+    _collect(raw_items, result, "映射")
     return result
 
 
