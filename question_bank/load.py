@@ -15,6 +15,7 @@ from question_bank.schema import (
     ID_PATTERN,
     ITEM_TYPES,
     KEY_SOURCES,
+    KEYED_SOURCES,
     OPTIONS_SOURCES,
     REQUIRED_FIELDS,
 )
@@ -69,9 +70,9 @@ def _item_problems(item: Any, topic_names: set[str], seed_names: set[str] | None
         problems.append(f"未知题型 {kind!r}")
     key_source = item.get("key_source")
     if key_source not in KEY_SOURCES:
-        problems.append(f"key_source 必须是 source/derived/none,而不是 {key_source!r}")
+        problems.append(f"key_source 必须是 {'/'.join(KEY_SOURCES)} 之一,而不是 {key_source!r}")
     answer = item.get("answer")
-    keyed = key_source in ("source", "derived")
+    keyed = key_source in KEYED_SOURCES
     if kind in CHOICE_TYPES:
         options = item.get("options")
         if not isinstance(options, dict) or len(options) < 2:

@@ -14,12 +14,21 @@ ITEM_TYPES: dict[str, str] = {
 }
 CHOICE_TYPES = frozenset({"single_choice", "multi_choice"})
 TEXT_TYPES = frozenset({"term_definition", "short_answer", "essay", "fill_blank"})
-KEY_SOURCES = {"source": "答案来自源文档", "derived": "答案由源文档内容推导", "none": "源文档未给出答案"}
+KEY_SOURCES = {
+    "source": "答案来自源文档",
+    "derived": "答案由源文档内容推导",
+    "corrected": "源文档所印答案与资料其他部分矛盾,已更正",
+    "none": "源文档未给出答案",
+    "instructor": "教师编写",
+}
+KEYED_SOURCES = frozenset({"source", "derived", "corrected", "instructor"})
+EXPLANATION_SOURCES = frozenset({"seed", "authored"})
 OPTIONS_SOURCES = frozenset({"source", "authored"})
 ALLOWED_FIELDS = frozenset(
     {
         "id", "type", "stem", "options", "answer", "key_source", "options_source", "explanation",
         "topics", "sources", "parts", "notes", "source_text", "key_points", "blanks", "correction",
+        "explanation_source", "printed_key",
     }
 )
 REQUIRED_FIELDS = ("id", "type", "stem", "key_source", "topics", "sources")
