@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install the test dependencies and run the whole suite: on SQLite, then on PostgreSQL when one is reachable.
 . "$(dirname "$0")/_venv.sh"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+install_project test
 # The browser test uses Debian's Chromium; a CJK font makes its screenshots readable.
 if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

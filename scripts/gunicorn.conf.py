@@ -1,0 +1,15 @@
+"""gunicorn settings for `sh scripts/serve.sh` (bind, workers and threads come from the command line)."""
+
+# gthread workers: a student's autosave waits on the database, not the CPU, so threads keep the CPU busy.
+worker_class = "gthread"
+# Each worker builds the app itself (no preload): background job threads and database pools are per process.
+preload_app = False
+timeout = 60
+graceful_timeout = 20
+keepalive = 5
+# Access log off by default (a class at the bell writes thousands of lines); errors go to stderr.
+accesslog = None
+errorlog = "-"
+loglevel = "info"
+# Behind nginx or another proxy, X-Forwarded-* are trusted only from localhost (gunicorn's default).
+forwarded_allow_ips = "127.0.0.1"
