@@ -241,10 +241,12 @@ def test_seed_000_choice_items_have_authored_options_and_source_keys():
         other_seeds = {s["seed"][:3] for s in item["sources"]} - {"000"}
         # options are authored, unless a merged cross-seed duplicate supplies the seed's own printed options
         assert item["options_source"] == ("source" if other_seeds else "authored"), item["id"]
-        # the inlined answer is the key; where the seed's own text overrides it, the key is derived and explained
-        assert item["key_source"] in ("source", "derived"), item["id"]
-        if item["key_source"] == "derived":
-            assert "000_c565d983a41da886.txt" in item.get("explanation", ""), item["id"]
+        # the inlined answer is the key; where the seeds' own text contradicts it, the key is corrected: the printed
+        # key stays in printed_key and the explanation shows both, citing the seed by its title
+        assert item["key_source"] in ("source", "corrected"), item["id"]
+        if item["key_source"] == "corrected":
+            assert item["printed_key"] != item["answer"] and set(item["printed_key"]) <= set(item["options"])
+            assert "《客户关系管理重点》" in item["explanation"] and "源文档印的答案" in item["explanation"], item["id"]
         assert item.get("source_text") and item.get("notes")
 
 
