@@ -126,7 +126,10 @@ class KeyPointType(QuestionType):
     """名词解释 and 简答: coverage of the model answer's key points."""
 
     def grade(self, content, response, *, multi_rule="partial"):
-        points = content.get("key_points") or derive_key_points(content.get("answer") or "")
+        curated = content.get("key_points")
+        # A curated rubric lists {point, expressions, weight}; until the rubric scorer lands, score its point labels.
+        points = ([p["point"] if isinstance(p, dict) else p for p in curated] if curated
+                  else derive_key_points(content.get("answer") or ""))
         result = score_key_points(points, response or "")
         score = round(result.score, 4)
         return GradeResult(score, score >= PASS_THRESHOLD,

@@ -34,6 +34,10 @@ def _lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
+def _point_labels(points: list[Any] | None) -> list[str]:
+    return [p["point"] if isinstance(p, dict) else str(p) for p in points or []]
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -95,7 +99,7 @@ class ItemForm(FlaskForm):
         self.options_source.data = data.get("options_source") or "source"
         self.explanation.data = data.get("explanation") or ""
         self.correction.data = data.get("correction") or ""
-        self.key_points.data = "\n".join(data.get("key_points") or [])
+        self.key_points.data = "\n".join(_point_labels(data.get("key_points")))
         self.blanks.data = "\n".join(" | ".join(alts) for alts in data.get("blanks") or [])
         parts = data.get("parts") or []
         while len(self.parts):
@@ -138,7 +142,10 @@ class ItemForm(FlaskForm):
         else:
             data["answer"] = self.answer_text.data or None
         if kind in ("term_definition", "short_answer"):
-            data["key_points"] = _lines(self.key_points.data) or None
+            lines = _lines(self.key_points.data)
+            kept = (base or {}).get("key_points")
+            # the form shows a curated rubric by its point labels only: unchanged labels keep the whole rubric
+            data["key_points"] = kept if kept and lines == _point_labels(kept) else (lines or None)
         if kind == "fill_blank":
             blanks = [[alt.strip() for alt in line.split("|") if alt.strip()] for line in _lines(self.blanks.data)]
             data["blanks"] = [b for b in blanks if b] or None
