@@ -257,6 +257,18 @@ def test_essay_self_assessment_per_rubric_point(app, student):
         assert db.session.get(ResponseRecord, response_id).self_score == pytest.approx(1 / n)
 
 
+@pytest.mark.parametrize(("uid", "answer", "label"), [
+    ("s000-hw-08", "运营型CRM、协作型CRM、分析型CRM", "运营型 CRM"),
+    ("s000-qa-06", "我的论述", "注意不要立即购买所有许可证"),
+])
+def test_curated_rubric_points_show_by_their_labels(student, uid, answer, label):
+    """A curated rubric ({point, expressions, weight}) is shown to the student as its point texts, never raw data."""
+    set_url = student.get(f"/practice/items/{uid}").headers["Location"]
+    _, feedback_url = answer_current(student, set_url, [answer])
+    html = student.get(feedback_url).get_data(as_text=True)
+    assert label in html and "expressions" not in html and "'point'" not in html
+
+
 def test_another_students_response_is_404(app, client, student):
     set_url = start(student, mode="sequential", types="true_false")
     _, feedback_url = answer_current(student, set_url, ["true"])
