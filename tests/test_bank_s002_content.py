@@ -93,3 +93,14 @@ def test_lifecycle_stages_page_is_listed_under_its_topic_and_links_the_market_fe
     page = client.get("/notes/s000-lifecycle-stages").get_data(as_text=True)
     assert 'href="s001-lifecycle"' in page
     assert client.get("/notes/s001-lifecycle").status_code == 200
+
+
+def test_s002_essay_self_assessment_shows_the_rubric_points(student):
+    """The curated rubric of a 论述 is offered for self-assessment by its point texts, never as raw data."""
+    from tests.test_practice import answer_current
+
+    set_url = student.get("/practice/items/s002-t3-es-01").headers["Location"]
+    _, feedback_url = answer_current(student, set_url, ["客户满意是忠诚的基础,但满意未必忠诚。"])
+    html = unescape(student.get(feedback_url).get_data(as_text=True))
+    assert "满意不一定带来忠诚(非线性关系)" in html
+    assert "expressions" not in html and "'point'" not in html
