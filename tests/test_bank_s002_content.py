@@ -102,5 +102,5 @@ def test_s002_essay_self_assessment_shows_the_rubric_points(student):
     set_url = student.get("/practice/items/s002-t3-es-01").headers["Location"]
     _, feedback_url = answer_current(student, set_url, ["客户满意是忠诚的基础,但满意未必忠诚。"])
     html = unescape(student.get(feedback_url).get_data(as_text=True))
-    assert "满意不一定带来忠诚(非线性关系)" in html
+    assert "满意不一定带来忠诚（非线性关系）" in html
     assert "expressions" not in html and "'point'" not in html
