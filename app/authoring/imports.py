@@ -275,3 +275,13 @@ def plan_json(plan: ImportPlan) -> dict[str, Any]:
     skipped = [s.to_dict() for s in plan.skipped]
     skipped += [{"line": r.entry.line, "title": r.title, "reason": ";".join(r.problems)} for r in plan.refused]
     return {"items": items, "skipped": skipped, "warnings": warnings, "errors": errors}
+
+
+def plan_lines(plan: ImportPlan) -> list[str]:
+    """The dry run as text lines (for the CLI): errors, refused, skipped and warnings, each naming its question."""
+    lines = [f"{plan.filename}:{plan.summary()}"]
+    lines += [f"错误:{e}" for e in plan.errors]
+    lines += [f"拒绝:{row.label}:{p}" for row in plan.refused for p in row.problems]
+    lines += [f"跳过:{s.where}「{s.title}」:{s.reason}" for s in plan.skipped]
+    lines += [f"提醒:{row.label}:{w}" for row in plan.rows for w in row.entry.warnings]
+    return lines

@@ -181,6 +181,20 @@ def key_item(item: Item, answer: Any, explanation: str, user_id: int) -> bool:
     return changed
 
 
+def export_text(fmt: str, items: list[dict[str, Any]]) -> str:
+    """The bank in an exchange format, with the site's multiple-choice rule (and its images, for Moodle XML)."""
+    from flask import current_app
+
+    from app.bank.exchange import EXPORTERS, export_moodle_xml
+    from app.models import Attachment
+
+    rule = current_app.config["MULTI_CHOICE_RULE"]
+    if fmt == "moodle-xml":
+        media = {sha: data for sha, data in db.session.execute(sa.select(Attachment.sha256, Attachment.data))}
+        return export_moodle_xml(items, multi_rule=rule, media=media)
+    return EXPORTERS[fmt](items, multi_rule=rule)
+
+
 def item_data(item: Item) -> dict[str, Any]:
     """An item's current content as the export contract (the starting point of an edit)."""
     return item.to_dict()

@@ -16,7 +16,7 @@ from typing import Any
 
 from app.bank.gift import parse_gift
 from app.bank.moodle_xml import parse_moodle_xml
-from app.bank.parsed import META_FIELDS, MEDIA_PREFIX, Entry, ParseResult, nearest_fraction
+from app.bank.parsed import MEDIA_PREFIX, META_FIELDS, Entry, ParseResult, nearest_fraction
 
 FORMATS = {"json": "JSON", "gift": "GIFT", "moodle-xml": "Moodle XML", "yaml": "YAML"}
 CONTRACT = "crm-bank-exchange"
@@ -87,7 +87,7 @@ def _visible_stem(item: dict[str, Any], shape: str) -> str:
 
 def _represented(item: dict[str, Any], shape: str) -> set[str]:
     """The fields the visible Moodle question carries; the rest go into the crm-meta comment."""
-    shown = {"explanation", "topics"}
+    shown = {"explanation"}  # topics and tags stay in crm-meta too: [tag:] and categories only name them
     if _visible_stem(item, shape) == item["stem"]:
         shown.add("stem")
     if shape == "multichoice":

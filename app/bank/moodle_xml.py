@@ -68,7 +68,7 @@ def _text(parent: ET.Element | None, entry: Entry | None = None) -> str:
                 entry.files.append(attachment)
                 raw = raw.replace(f"@@PLUGINFILE@@/{name}", attachment.url)
         for name in files:
-            if name not in {_unquote(n) for n in _PLUGINFILE.findall((parent.findtext("text") or ""))}:
+            if name not in {_unquote(n) for n in _PLUGINFILE.findall(parent.findtext("text") or "")}:
                 entry.warnings.append(f"附件 {name} 没有在文字中使用,未导入")
     return to_markdown(raw, fmt)
 
@@ -128,8 +128,7 @@ def parse_moodle_xml(text: str) -> ParseResult:
             entry.data["id"] = idnumber
         answers = [Answer(_text(a), _fraction(a.get("fraction")), _text(a.find("feedback")))
                    for a in q.findall("answer")]
-        bad = [a for a in q.findall("answer") if _fraction(a.get("fraction")) is not None
-               and not is_moodle_fraction(_fraction(a.get("fraction")))]
+        bad = [a for a in q.findall("answer") if not is_moodle_fraction(_fraction(a.get("fraction")))]
         if bad and qtype in ("multichoice", "shortanswer"):
             values = "、".join(str(a.get("fraction")) for a in bad)
             result.skipped.append(Skipped(n, where, entry.title,
