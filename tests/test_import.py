@@ -175,3 +175,13 @@ def test_an_upload_belongs_to_its_uploader(app, client, instructor):
     assert other.get(url).status_code == 404
     assert other.get("/manage/import/../../secret_key").status_code == 404
     assert instructor.get("/manage/import/not-a-token").status_code == 404
+
+
+def test_questions_sharing_a_title_are_told_apart_and_true_duplicates_named_by_title(instructor):
+    gift = ("::问题::客户是谁?{}\n\n"
+            "::问题::客户为什么流失?{}\n\n"
+            "::问题::客户是谁?{}\n")
+    url, html = upload(instructor, gift, "dup.gift")
+    assert summary(html) == (2, 0, 0, 1)
+    assert "第 5 行「问题」:与第 1 行「问题」是同一道题(题名、题型和题干都相同)" in html
+    assert "s900-imp-" not in html.split("拒绝 1 题(不会导入)")[1].split("</section>")[0]
