@@ -263,7 +263,7 @@ def test_instructor_imports_a_moodle_gift_file_on_a_phone(live_server, phone):
     phone.fill("#tags", "第三周")
     phone.click("main form button[type=submit]")
     phone.wait_for_selector("text=确认导入")
-    assert "新增 26 题" in phone.inner_text("main") and "跳过 5 题" in phone.inner_text("main")
+    assert "新增 27 题" in phone.inner_text("main") and "跳过 5 题" in phone.inner_text("main")
     assert "匹配题(matching),本站没有这种题型" in phone.inner_text("main")
     shot(phone, "20-import-dry-run")
     phone.click("text=确认导入")

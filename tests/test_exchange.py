@@ -83,7 +83,11 @@ def test_gift_corpus_reads_as_moodle_documents_it():
         "You can use your pencil and pa…": (50, "说明文字(没有答案的段落),不是题目"),
         "Two blanks": (100, "一道题中有多个答案块(完形填空),本站没有这种题型"),
     }
-    assert len(result.entries) == 26
+    image = q["图片"]
+    assert len(image.files) == 1 and f'src="{image.files[0].url}"' in image.data["stem"]  # inline image kept
+    assert "〔外部图片未导入:https://example.com/chart.png〕" in image.data["stem"]  # an external one: visible note
+    assert any("https://example.com/chart.png" in w for w in image.warnings)
+    assert len(result.entries) == 27
 
 
 def test_moodle_xml_corpus_reads_as_the_documentation_says():
@@ -125,7 +129,7 @@ def test_corpus_round_trips_through_every_export(app, runner, tmp_path, corpus, 
     assert result.exit_code == 0, result.output
     with app.app_context():
         imported = {i.uid: i.to_dict() for i in db.session.scalars(sa.select(Item).where(Item.origin == "import"))}
-    expected = {GIFT: 26, XML: 9}[corpus]
+    expected = {GIFT: 27, XML: 9}[corpus]
     assert len(imported) == expected
     for item in imported.values():
         assert item["author"]["name"] == "Teacher" and item["sources"] == []
@@ -161,7 +165,7 @@ def test_cli_dry_run_json_lists_items_skipped_and_warnings_and_writes_nothing(ap
     assert result.exit_code == 0, result.output
     report = json.loads(result.output[:result.output.rindex("}") + 1])
     assert set(report) == {"items", "skipped", "warnings", "errors"}
-    assert len(report["items"]) == 26 and report["errors"] == []
+    assert len(report["items"]) == 27 and report["errors"] == []
     assert {"line": 34, "title": "Match the following countries…", "reason": "匹配题(matching),本站没有这种题型"} \
         in report["skipped"]
     assert any(w.startswith("第 59 行「Jesus' hometown」:部分得分的选项") for w in report["warnings"])
@@ -172,6 +176,10 @@ def test_cli_dry_run_json_lists_items_skipped_and_warnings_and_writes_nothing(ap
     assert tags["试论述以客户为中心的经营理念。"] == ["第三周讲义"]  # a category that names no topic is kept as a tag
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Item)) == before
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is a test dependency: pip install -e .[test]")
+    schema = json.loads((ROOT / "docs" / "exchange.schema.json").read_text("utf-8"))
+    item_schema = jsonschema.Draft202012Validator({"$ref": "#/$defs/item", "$defs": schema["$defs"]})
+    assert [list(item_schema.iter_errors(i)) for i in report["items"]] == [[]] * 27  # the contract holds
 
 
 def test_cli_import_reports_an_unreadable_file(runner, tmp_path):

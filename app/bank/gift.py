@@ -21,6 +21,7 @@ from app.bank.parsed import (
     Entry,
     ParseResult,
     Skipped,
+    carry_images,
     choice_question,
     feedback_explanation,
     first_words,
@@ -162,8 +163,9 @@ def parse_gift(text: str) -> ParseResult:
         if "####" in answer_text:
             answer_text, _, general = answer_text.rpartition("####")
             answer_text = answer_text.strip()
-        entry = Entry(data={"stem": stem}, where=where, line=line_no, title=name, labels=tags + ([category] if category else []),
+        entry = Entry(data={}, where=where, line=line_no, title=name, labels=tags + ([category] if category else []),
                       native=bool(ids or meta))
+        entry.data["stem"] = carry_images(entry, stem)
         reason = _read_answers(entry, answer_text, fmt)
         if reason:
             result.skipped.append(Skipped(line_no, where, name, reason))

@@ -22,6 +22,7 @@ from app.bank.parsed import (
     Entry,
     ParseResult,
     Skipped,
+    carry_images,
     choice_question,
     decode_file,
     feedback_explanation,
@@ -70,6 +71,7 @@ def _text(parent: ET.Element | None, entry: Entry | None = None) -> str:
         for name in files:
             if name not in {_unquote(n) for n in _PLUGINFILE.findall(parent.findtext("text") or "")}:
                 entry.warnings.append(f"附件 {name} 没有在文字中使用,未导入")
+        raw = carry_images(entry, raw)
     return to_markdown(raw, fmt)
 
 

@@ -192,3 +192,40 @@ def decode_file(name: str, encoded: str) -> tuple[Attachment | None, str | None]
         return None, f"图片 {name} 是空文件,未导入"
     safe = re.sub(r"[^\w.\-]+", "_", name).strip("._") or f"image.{ext}"
     return Attachment(name=safe, mimetype=IMAGE_TYPES[ext], data=data), None
+
+
+_IMG = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(["'])(.*?)\1[^>]*>""", re.IGNORECASE | re.DOTALL)
+_MD_IMG = re.compile(r"!\[([^\]]*)\]\(\s*([^)\s]+)[^)]*\)")
+_DATA_URI = re.compile(r"^data:image/(png|jpe?g|gif|webp);base64,(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def carry_images(entry: Entry, text: str) -> str:
+    """Keep the images of an HTML text: inline (data:) images become attachments; images the app cannot serve
+    (external addresses) are replaced by a visible note and named in a warning, never dropped silently."""
+
+    def replace(m: re.Match[str]) -> str:
+        src = m.group(2).strip()
+        if src.startswith(MEDIA_PREFIX):
+            return m.group(0)
+        data = _DATA_URI.match(src)
+        if data:
+            ext = data.group(1).lower()
+            attachment, problem = decode_file(f"image-{len(entry.files) + 1}.{ext}", data.group(2))
+            if attachment is not None:
+                entry.files.append(attachment)
+                return m.group(0).replace(src, attachment.url)
+            entry.warnings.append(f"{problem};该处改为文字说明")
+            return "〔图片未导入〕"
+        if src.startswith("@@PLUGINFILE@@"):
+            return m.group(0)  # the Moodle XML reader resolves these against the question's <file> elements
+        entry.warnings.append(f"外部图片 {src[:80]} 不会显示(本站只显示导入时随文件带来的图片),该处改为文字说明")
+        return f"〔外部图片未导入:{src[:80]}〕"
+
+    def replace_markdown(m: re.Match[str]) -> str:
+        src = m.group(2)
+        if src.startswith("/"):
+            return m.group(0)
+        entry.warnings.append(f"外部图片 {src[:80]} 不会显示(本站只显示导入时随文件带来的图片),该处改为文字说明")
+        return f"〔外部图片未导入:{src[:80]}〕"
+
+    return _MD_IMG.sub(replace_markdown, _IMG.sub(replace, text))
