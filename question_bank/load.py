@@ -151,7 +151,7 @@ def _provenance_problems(item: dict[str, Any]) -> list[str]:
     problems = []
     author = item.get("author")
     if author is not None and (not isinstance(author, dict) or not str(author.get("name") or "").strip()):
-        problems.append("author 必须是含 name(及可选 date)的映射")
+        problems.append("author 必须是含 name（及可选 date）的映射")
     for name in ("references", "tags"):
         value = item.get(name)
         if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):

@@ -48,10 +48,10 @@ def test_gift_corpus_reads_as_moodle_documents_it():
     assert q["The sun rises in the east."].data["answer"] is True
     feedback = q["Q2"].data
     assert feedback["options"] == {"A": "yellow", "B": "red", "C": "blue"}  # feedback is not inside the option text
-    assert "- A. yellow:right; good!" in feedback["explanation"]
+    assert "- A. yellow：right; good!" in feedback["explanation"]
     tf = q["TrueStatement about Grant"].data
-    assert tf["answer"] is True and "答对时:Yes, he was." in tf["explanation"]
-    assert "答错时:No, he was buried in New York City." in tf["explanation"]
+    assert tf["answer"] is True and "答对时：Yes, he was." in tf["explanation"]
+    assert "答错时：No, he was buried in New York City." in tf["explanation"]
     partial = q["Jesus' hometown"]
     assert partial.data["type"] == "single_choice" and partial.data["answer"] == ["D"]  # not B and C as well
     assert partial.data["stem"] == "Jesus Christ was from _____."
@@ -77,15 +77,15 @@ def test_gift_corpus_reads_as_moodle_documents_it():
     assert any("之和为 99%" in w for w in rejected) and any("不是 Moodle 允许的分值" in w for w in rejected)
     skipped = {s.title: (s.line, s.reason) for s in result.skipped}
     assert skipped == {
-        "Match the following countries…": (34, "匹配题(matching),本站没有这种题型"),
-        "When was Ulysses S. Grant born…": (42, "数值题(numerical),本站没有这种题型"),
-        "What is the value of pi (to 3…": (45, "数值题(numerical),本站没有这种题型"),
-        "You can use your pencil and pa…": (50, "说明文字(没有答案的段落),不是题目"),
-        "Two blanks": (100, "一道题中有多个答案块(完形填空),本站没有这种题型"),
+        "Match the following countries…": (34, "匹配题（matching），本站没有这种题型"),
+        "When was Ulysses S. Grant born…": (42, "数值题（numerical），本站没有这种题型"),
+        "What is the value of pi (to 3…": (45, "数值题（numerical），本站没有这种题型"),
+        "You can use your pencil and pa…": (50, "说明文字（没有答案的段落），不是题目"),
+        "Two blanks": (100, "一道题中有多个答案块（完形填空），本站没有这种题型"),
     }
     image = q["图片"]
     assert len(image.files) == 1 and f'src="{image.files[0].url}"' in image.data["stem"]  # inline image kept
-    assert "〔外部图片未导入:https://example.com/chart.png〕" in image.data["stem"]  # an external one: visible note
+    assert "〔外部图片未导入：https://example.com/chart.png〕" in image.data["stem"]  # an external one: visible note
     assert any("https://example.com/chart.png" in w for w in image.warnings)
     assert len(result.entries) == 27
 
@@ -96,7 +96,7 @@ def test_moodle_xml_corpus_reads_as_the_documentation_says():
     q = by_title(result)
     first = q["Name of question"]
     assert first.data["answer"] == ["A"] and first.data["options"]["A"] == "The correct answer"
-    assert "General feedback for everyone." in first.data["explanation"] and "A. The correct answer:Correct!" in \
+    assert "General feedback for everyone." in first.data["explanation"] and "A. The correct answer：Correct!" in \
         first.data["explanation"]
     assert q["Multiple answers"].data["answer"] == ["A", "B"]
     assert q["True/false"].data["answer"] is True
@@ -149,7 +149,7 @@ def test_corpus_round_trips_through_every_export(app, runner, tmp_path, corpus, 
     assert again.exit_code == 0, (again.output[-2000:], again.exception)
     report = json.loads(again.output[:again.output.rindex("}") + 1])
     assert report["errors"] == [] and len(report["items"]) >= expected
-    assert "新增 0 题,更新 0 题" in again.output
+    assert "新增 0 题，更新 0 题" in again.output
 
 
 def _parse_json(text: str):
@@ -166,9 +166,9 @@ def test_cli_dry_run_json_lists_items_skipped_and_warnings_and_writes_nothing(ap
     report = json.loads(result.output[:result.output.rindex("}") + 1])
     assert set(report) == {"items", "skipped", "warnings", "errors"}
     assert len(report["items"]) == 27 and report["errors"] == []
-    assert {"line": 34, "title": "Match the following countries…", "reason": "匹配题(matching),本站没有这种题型"} \
+    assert {"line": 34, "title": "Match the following countries…", "reason": "匹配题（matching），本站没有这种题型"} \
         in report["skipped"]
-    assert any(w.startswith("第 59 行「Jesus' hometown」:部分得分的选项") for w in report["warnings"])
+    assert any(w.startswith("第 59 行「Jesus' hometown」：部分得分的选项") for w in report["warnings"])
     topics = {i["stem"]: i["topics"] for i in report["items"]}
     assert topics["客户满意与客户忠诚的关系是"] == ["客户满意与忠诚"]  # from the category path
     assert topics["Who's buried in Grant's tomb?"] == ["未分类"]  # no topic and no --topic
@@ -182,12 +182,18 @@ def test_cli_dry_run_json_lists_items_skipped_and_warnings_and_writes_nothing(ap
     assert [list(item_schema.iter_errors(i)) for i in report["items"]] == [[]] * 27  # the contract holds
 
 
-def test_cli_import_reports_an_unreadable_file(runner, tmp_path):
+def test_cli_import_lists_a_malformed_question_and_imports_the_rest(app, runner, tmp_path):
     bad = tmp_path / "bad.gift"
-    bad.write_text("::坏题::没有收尾的花括号{=甲 ~乙\n", encoding="utf-8")
+    bad.write_text("::坏题::没有收尾的花括号{=甲 ~乙\n\n::好题::客户是谁?{=顾客 ~竞争者}\n", encoding="utf-8")
     result = runner.invoke(args=["bank", "import", str(bad)])
-    assert result.exit_code != 0 and "第 1 行(坏题):花括号不成对" in result.output
-    assert "没有导入任何题目" in result.output
+    assert result.exit_code == 0, result.output
+    assert "跳过：第 1 行「坏题」：花括号不成对" in result.output and "新增 1 题" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Item).where(Item.origin == "import")) == 1
+    unreadable = tmp_path / "bad.xml"
+    unreadable.write_text("<quiz><question>", encoding="utf-8")
+    result = runner.invoke(args=["bank", "import", str(unreadable)])
+    assert result.exit_code != 0 and "XML 无法解析" in result.output and "没有导入任何题目" in result.output
 
 
 def test_imported_image_is_served_and_exported_as_a_moodle_file(app, runner, client, tmp_path):

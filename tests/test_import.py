@@ -44,7 +44,7 @@ def confirm(client, review_url: str):
 
 
 def summary(html: str) -> tuple[int, int, int, int]:
-    m = re.search(r"新增 (\d+) 题,更新 (\d+) 题,未变 (\d+) 题,拒绝 (\d+) 题", html)
+    m = re.search(r"新增 (\d+) 题[,，]更新 (\d+) 题[,，]未变 (\d+) 题[,，]拒绝 (\d+) 题", html)
     assert m, html[:3000]
     return tuple(int(g) for g in m.groups())
 
@@ -83,7 +83,7 @@ def test_dry_run_lists_what_lands_and_skips_the_rest_then_imports_the_plan(app, 
     meta = json.dumps({"key_source": "source", "sources": target["sources"], "topics": target["topics"]},
                       ensure_ascii=False)
     gift = (
-        f"// [tag:{TOPIC}]\n::新题一::新题:客户满意度取决于什么?{{\n\t=感知与期望之比 # 对\n\t~价格 # 不对\n}}\n\n"
+        f"// [tag:{TOPIC}]\n::新题一::新题：客户满意度取决于什么?{{\n\t=感知与期望之比 # 对\n\t~价格 # 不对\n}}\n\n"
         f"// [id:{target['id']}]\n// crm-meta {meta}\n"
         f"::{target['id']}::{gift_escape(target['stem'])}(改){{\n\t{options}\n}}\n\n"
         "// [tag:第三周]\n::标签题::没有专题的题{\n\t=甲\n\t~乙\n}\n\n"
@@ -97,9 +97,9 @@ def test_dry_run_lists_what_lands_and_skips_the_rest_then_imports_the_plan(app, 
     url, html = upload(instructor, gift, "new.gift", topic="客户服务与沟通", tags="2026 春季班")
     assert summary(html) == (2, 1, 0, 0)
     assert "跳过 2 题" in html
-    assert f"第 {note_line} 行「这一段是说明文字」:说明文字" in html
-    assert f"第 {numeric_line} 行「数值」:数值题(numerical),本站没有这种题型" in html
-    assert "✔ A. 感知与期望之比" in html and "A. 感知与期望之比:对" in html  # key marked, feedback shown
+    assert f"第 {note_line} 行「这一段是说明文字」：说明文字" in html
+    assert f"第 {numeric_line} 行「数值」：数值题（numerical），本站没有这种题型" in html
+    assert "✔ A. 感知与期望之比" in html and "A. 感知与期望之比：对" in html  # key marked, feedback shown
     response = confirm(instructor, url)
     assert response.status_code == 302
     items, versions = counts(app)
@@ -127,19 +127,19 @@ def test_refused_questions_are_named_and_the_rest_still_imports(app, instructor)
     before = counts(app)
     url, html = upload(instructor, json.dumps(doc, ensure_ascii=False, indent=1), "mine.json")
     assert summary(html) == (1, 0, 0, 1)
-    assert "第 2 个题目「坏题」:未知题型 &#39;no_such_type&#39;" in html
+    assert "第 2 个题目「坏题」：未知题型 &#39;no_such_type&#39;" in html
     confirm(instructor, url)
     assert counts(app)[0] == before[0] + 1
 
 
 def test_json_and_moodle_errors_name_their_place(instructor):
     _, html = upload(instructor, '{"items": [\n  {"id": "s900-x", "type": "single_choice",,}\n]}', "bad.json")
-    assert "第 2 行:JSON 无法解析" in html and "确认导入" not in html
+    assert "第 2 行：JSON 无法解析" in html and "确认导入" not in html
     xml = ('<?xml version="1.0"?>\n<quiz>\n<question type="essay"><name><text>论述一</text></name>'
            '<questiontext><text>论述</text></questiontext></question>\n'
            '<question type="matching"><name><text>m</text></name></question>\n</quiz>\n')
     _, html = upload(instructor, xml, "quiz.xml")
-    assert "第 2 个 &lt;question&gt;「m」:匹配题(matching),本站没有这种题型" in html
+    assert "第 2 个 &lt;question&gt;「m」：匹配题（matching），本站没有这种题型" in html
     assert summary(html) == (1, 0, 0, 0) and "确认导入" in html
 
 
@@ -183,5 +183,5 @@ def test_questions_sharing_a_title_are_told_apart_and_true_duplicates_named_by_t
             "::问题::客户是谁?{}\n")
     url, html = upload(instructor, gift, "dup.gift")
     assert summary(html) == (2, 0, 0, 1)
-    assert "第 5 行「问题」:与第 1 行「问题」是同一道题(题名、题型和题干都相同)" in html
-    assert "s900-imp-" not in html.split("拒绝 1 题(不会导入)")[1].split("</section>")[0]
+    assert "第 5 行「问题」：与第 1 行「问题」是同一道题（题名、题型和题干都相同）" in html
+    assert "s900-imp-" not in html.split("拒绝 1 题（不会导入）")[1].split("</section>")[0]

@@ -137,8 +137,8 @@ class ImportPlan:
         return [*self.created, *self.updated, *self.unchanged]
 
     def summary(self) -> str:
-        return (f"新增 {len(self.created)} 题,更新 {len(self.updated)} 题,未变 {len(self.unchanged)} 题,"
-                f"拒绝 {len(self.refused)} 题,跳过 {len(self.skipped)} 题")
+        return (f"新增 {len(self.created)} 题，更新 {len(self.updated)} 题，未变 {len(self.unchanged)} 题，"
+                f"拒绝 {len(self.refused)} 题，跳过 {len(self.skipped)} 题")
 
 
 def decode(data: bytes) -> str | None:
@@ -172,7 +172,7 @@ def _prepare(entry: Entry, plan: ImportPlan, topic_names: set[str], author: str,
     if not data.get("topics"):
         data["topics"] = topics or [plan.default_topic]
         if not topics:
-            notes.append(f"导入自 {plan.filename}:文件中没有专题,归入「{plan.default_topic}」")
+            notes.append(f"导入自 {plan.filename}：文件中没有专题，归入「{plan.default_topic}」")
     tags = list(dict.fromkeys([*(data.get("tags") or []), *tags, *plan.default_tags]))
     if tags:
         data["tags"] = tags
@@ -180,7 +180,7 @@ def _prepare(entry: Entry, plan: ImportPlan, topic_names: set[str], author: str,
     if not _ID_RE.match(original_id):
         basis = "|".join((original_id or entry.title, str(data.get("type")), str(data.get("stem"))))
         data["id"] = f"s900-imp-{hashlib.sha1(basis.encode('utf-8'), usedforsecurity=False).hexdigest()[:10]}"
-        notes.append(f"导入自 {plan.filename}{entry.where}:原题名「{original_id or entry.title}」")
+        notes.append(f"导入自 {plan.filename}{entry.where}：原题名「{original_id or entry.title}」")
     if "key_source" not in data:
         keyed = data.get("answer") not in (None, "", []) or isinstance(data.get("answer"), bool)
         data["key_source"] = "instructor" if keyed else "none"
@@ -226,7 +226,7 @@ def plan_import(text: str, fmt: str, filename: str, default_topic: str | None = 
     for row in rows:
         row.problems = _item_problems(row.data, topic_names, None)
         if row.uid in seen:
-            row.problems.append(f"与{seen[row.uid].label}是同一道题(题名、题型和题干都相同)")
+            row.problems.append(f"与{seen[row.uid].label}是同一道题（题名、题型和题干都相同）")
         seen.setdefault(row.uid, row)
         item = existing.get(row.uid)
         if row.problems:
@@ -270,8 +270,8 @@ def store_attachments(files: list[Attachment], user_id: int | None) -> None:
 def plan_json(plan: ImportPlan) -> dict[str, Any]:
     """The plan as the CLI prints it with --json: items in the exchange contract, skipped, warnings, errors."""
     items = json.loads(export_json([row.data for row in plan.rows]))["items"]
-    warnings = [*plan.warnings, *(f"{row.label}:{w}" for row in plan.rows for w in row.entry.warnings)]
-    errors = [*plan.errors, *(f"{row.label}:{p}" for row in plan.refused for p in row.problems)]
+    warnings = [*plan.warnings, *(f"{row.label}：{w}" for row in plan.rows for w in row.entry.warnings)]
+    errors = [*plan.errors, *(f"{row.label}：{p}" for row in plan.refused for p in row.problems)]
     skipped = [s.to_dict() for s in plan.skipped]
     skipped += [{"line": r.entry.line, "title": r.title, "reason": ";".join(r.problems)} for r in plan.refused]
     return {"items": items, "skipped": skipped, "warnings": warnings, "errors": errors}
@@ -279,9 +279,9 @@ def plan_json(plan: ImportPlan) -> dict[str, Any]:
 
 def plan_lines(plan: ImportPlan) -> list[str]:
     """The dry run as text lines (for the CLI): errors, refused, skipped and warnings, each naming its question."""
-    lines = [f"{plan.filename}:{plan.summary()}"]
-    lines += [f"错误:{e}" for e in plan.errors]
-    lines += [f"拒绝:{row.label}:{p}" for row in plan.refused for p in row.problems]
-    lines += [f"跳过:{s.where}「{s.title}」:{s.reason}" for s in plan.skipped]
-    lines += [f"提醒:{row.label}:{w}" for row in plan.rows for w in row.entry.warnings]
+    lines = [f"{plan.filename}：{plan.summary()}"]
+    lines += [f"错误：{e}" for e in plan.errors]
+    lines += [f"拒绝：{row.label}：{p}" for row in plan.refused for p in row.problems]
+    lines += [f"跳过：{s.where}「{s.title}」：{s.reason}" for s in plan.skipped]
+    lines += [f"提醒：{row.label}：{w}" for row in plan.rows for w in row.entry.warnings]
     return lines

@@ -96,7 +96,7 @@ def check_item(data: dict[str, Any], topic_names: set[str], seeds: set[str] | No
     if not sources and not data.get("author"):
         problems.append(("sources", "请至少填写一个出处"))
     if not sources and key_source in ("source", "derived", "corrected"):
-        problems.append(("key_source", "没有源文档出处的题目,答案来源请选“教师编写”(或“源文档未给出答案”)"))
+        problems.append(("key_source", "没有源文档出处的题目，答案来源请选“教师编写”（或“源文档未给出答案”）"))
     if seeds is not None:
         for n, source in enumerate(sources, 1):
             if source.get("seed") not in seeds:

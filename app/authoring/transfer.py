@@ -100,7 +100,7 @@ def import_confirm(token: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     if not plan.ok:
-        flash("文件无法读取或没有可以导入的题目,没有导入任何题目。请修改文件后重新上传。", "danger")
+        flash("文件无法读取或没有可以导入的题目，没有导入任何题目。请修改文件后重新上传。", "danger")
         return render_template("authoring/import_review.html", plan=plan, token=token, form=ActionForm(),
                                formats=FORMATS)
     try:

@@ -24,7 +24,7 @@ CONTRACT_VERSION = 1
 CATEGORY_ROOT = "$course$/客户关系管理"
 UNCATEGORISED = "未分类"
 GIFT_SPECIAL = "~=#{}:"
-UNKEYED_NOTE = "(注:本题在题库中还没有经核定的答案,导出为问答题,选项列在题干中。)"
+UNKEYED_NOTE = "（注：本题在题库中还没有经核定的答案，导出为问答题，选项列在题干中。）"
 PROVENANCE_FIELDS = ("author", "references", "tags")
 __all__ = ["parse_gift", "parse_moodle_xml", "ParseResult", "FORMATS", "EXPORTERS", "PARSERS"]
 
@@ -138,7 +138,7 @@ def _by_category(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]
 def export_gift(items: list[dict[str, Any]], multi_rule: str = "partial") -> str:
     blocks = []
     for category, members in _by_category(items).items():
-        blocks.append(f"// 分类(Moodle 题库类别)\n$CATEGORY: {category}\n")
+        blocks.append(f"// 分类（Moodle 题库类别）\n$CATEGORY: {category}\n")
         for item in members:
             blocks.append(_gift_question(item, multi_rule))
     return "\n".join(blocks)
@@ -262,11 +262,11 @@ def parse_json(text: str) -> ParseResult:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        result.errors.append(f"第 {exc.lineno} 行:JSON 无法解析:{exc.msg}")
+        result.errors.append(f"第 {exc.lineno} 行：JSON 无法解析：{exc.msg}")
         return result
     raw_items = data.get("items") if isinstance(data, dict) else None
     if not isinstance(raw_items, list):
-        result.errors.append("第 1 行:顶层必须是含 items 列表的对象")
+        result.errors.append("第 1 行：顶层必须是含 items 列表的对象")
         return result
     _collect(raw_items, result, "对象")
     return result
@@ -276,7 +276,7 @@ def _collect(raw_items: list[Any], result: ParseResult, mapping_word: str) -> No
     """Add each raw item to the result, or an error naming its position (options may be a {key, text} list)."""
     for n, raw in enumerate(raw_items, 1):
         if not isinstance(raw, dict):
-            result.errors.append(f"第 {n} 个题目:不是{mapping_word}")
+            result.errors.append(f"第 {n} 个题目：不是{mapping_word}")
             continue
         item = dict(raw)
         options = item.get("options")
@@ -284,7 +284,7 @@ def _collect(raw_items: list[Any], result: ParseResult, mapping_word: str) -> No
             try:
                 item["options"] = {o["key"]: o["text"] for o in options} or None
             except (KeyError, TypeError):
-                result.errors.append(f"第 {n} 个题目({item.get('id', '?')}):options 必须是 {{key, text}} 列表")
+                result.errors.append(f"第 {n} 个题目（{item.get('id', '?')}）：options 必须是 {{key, text}} 列表")
                 continue
         title = str(item.get("id") or "") or _first(item)
         result.entries.append(Entry(data=item, where=f"第 {n} 个题目", line=n, title=title,
@@ -305,11 +305,11 @@ def parse_yaml(text: str) -> ParseResult:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        result.errors.append(f"第 {mark.line + 1 if mark else '?'} 行:YAML 无法解析:{getattr(exc, 'problem', exc)}")
+        result.errors.append(f"第 {mark.line + 1 if mark else '?'} 行：YAML 无法解析：{getattr(exc, 'problem', exc)}")
         return result
     raw_items = data.get("items") if isinstance(data, dict) else data
     if not isinstance(raw_items, list):
-        result.errors.append("第 1 行:顶层必须是题目列表或含 items 列表的映射")
+        result.errors.append("第 1 行：顶层必须是题目列表或含 items 列表的映射")
         return result
     _collect(raw_items, result, "映射")
     return result

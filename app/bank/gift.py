@@ -126,7 +126,7 @@ def parse_gift(text: str) -> ParseResult:
                     try:
                         meta = json.loads(comment[len("crm-meta "):])
                     except json.JSONDecodeError:
-                        result.errors.append(f"第 {line_no} 行:crm-meta 注释不是有效的 JSON")
+                        result.errors.append(f"第 {line_no} 行：crm-meta 注释不是有效的 JSON")
                 ids += re.findall(r"\[id:([^\]]+)\]", comment)
                 tags += [t.strip() for t in re.findall(r"\[tag:([^\]]+)\]", comment)]
             else:
@@ -146,10 +146,12 @@ def parse_gift(text: str) -> ParseResult:
         start, finish = source.find("{"), source.find("}")
         if start == -1 and finish == -1:
             result.skipped.append(Skipped(line_no, where, title or first_words(_post(source)),
-                                          "说明文字(没有答案的段落),不是题目"))
+                                          "说明文字（没有答案的段落），不是题目"))
             continue
         if start == -1 or finish == -1 or finish < start:
-            result.errors.append(f"{where}({title or first_words(_post(source))}):花括号不成对")
+            # one malformed question does not make the rest of the file unreadable: it is listed, not imported
+            result.skipped.append(Skipped(line_no, where, title or first_words(_post(source)),
+                                          "花括号不成对，无法读取这道题（请检查 { 和 } 是否配对，或用 \\{ \\} 转义）"))
             continue
         answer_text = source[start + 1:finish].strip()
         missing_word = not source.endswith("}")
@@ -157,7 +159,7 @@ def parse_gift(text: str) -> ParseResult:
         stem, fmt = _with_format(stem_raw, "moodle")
         name = title or first_words(stem)
         if "{" in source[finish + 1:]:
-            result.skipped.append(Skipped(line_no, where, name, "一道题中有多个答案块(完形填空),本站没有这种题型"))
+            result.skipped.append(Skipped(line_no, where, name, "一道题中有多个答案块（完形填空），本站没有这种题型"))
             continue
         general = ""
         if "####" in answer_text:
@@ -191,19 +193,19 @@ def _read_answers(entry: Entry, answer_text: str, fmt: str) -> str | None:
         data.update(type="essay", answer=None)
         return None
     if answer_text.startswith("#"):
-        return "数值题(numerical),本站没有这种题型"
+        return "数值题（numerical），本站没有这种题型"
     if "~" in answer_text:
         answers = [_answer(p, 0.0, fmt) for p in _split_answers(answer_text, "~=")]
         return choice_question(entry, answers, single="=" in answer_text)
     if "=" in answer_text and "->" in answer_text:
-        return "匹配题(matching),本站没有这种题型"
+        return "匹配题（matching），本站没有这种题型"
     check = answer_text.split("#", 1)[0].strip()
     if check in ("T", "TRUE", "F", "FALSE"):
         bits = answer_text.split("#", 2)
         truth = check in ("T", "TRUE")
         wrong = _with_format(bits[1], fmt)[0] if len(bits) > 1 else ""
         right = _with_format(bits[2], fmt)[0] if len(bits) > 2 else ""
-        entry.feedback = [f"{label}:{text}" for label, text in (("答对时", right), ("答错时", wrong)) if text]
+        entry.feedback = [f"{label}：{text}" for label, text in (("答对时", right), ("答错时", wrong)) if text]
         data.update(type="true_false", answer=truth)
         return None
     answers = [_answer(p, 100.0, fmt) for p in _split_answers(answer_text, "=")]

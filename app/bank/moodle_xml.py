@@ -33,18 +33,18 @@ from app.bank.parsed import (
 )
 
 SKIPPED_TYPES = {
-    "description": "说明文字(description),不是题目",
-    "matching": "匹配题(matching),本站没有这种题型",
-    "numerical": "数值题(numerical),本站没有这种题型",
-    "cloze": "完形填空(cloze),本站没有这种题型",
-    "multianswer": "完形填空(cloze),本站没有这种题型",
-    "calculated": "计算题(calculated),本站没有这种题型",
-    "calculatedsimple": "计算题(calculated),本站没有这种题型",
-    "calculatedmulti": "计算题(calculated),本站没有这种题型",
-    "ddwtos": "拖放题,本站没有这种题型",
-    "gapselect": "下拉选词题,本站没有这种题型",
-    "randomsamatch": "随机匹配题,本站没有这种题型",
-    "random": "随机题(random),本站没有这种题型",
+    "description": "说明文字（description），不是题目",
+    "matching": "匹配题（matching），本站没有这种题型",
+    "numerical": "数值题（numerical），本站没有这种题型",
+    "cloze": "完形填空（cloze），本站没有这种题型",
+    "multianswer": "完形填空（cloze），本站没有这种题型",
+    "calculated": "计算题（calculated），本站没有这种题型",
+    "calculatedsimple": "计算题（calculated），本站没有这种题型",
+    "calculatedmulti": "计算题（calculated），本站没有这种题型",
+    "ddwtos": "拖放题，本站没有这种题型",
+    "gapselect": "下拉选词题，本站没有这种题型",
+    "randomsamatch": "随机匹配题，本站没有这种题型",
+    "random": "随机题（random），本站没有这种题型",
 }
 _PLUGINFILE = re.compile(r"@@PLUGINFILE@@/([^\"'\s)<>]+)")
 
@@ -60,9 +60,9 @@ def _text(parent: ET.Element | None, entry: Entry | None = None) -> str:
         for name in dict.fromkeys(_PLUGINFILE.findall(raw)):
             decoded = _unquote(name)
             attachment, problem = decode_file(decoded, files[decoded]) if decoded in files else (
-                None, f"图片 {decoded} 在文件中没有内容(缺少 <file>),未导入")
+                None, f"图片 {decoded} 在文件中没有内容（缺少 <file>），未导入")
             if attachment is None:
-                entry.warnings.append(f"{problem};题干中该处改为文字说明")
+                entry.warnings.append(f"{problem}；题干中该处改为文字说明")
                 raw = re.sub(r"<img[^>]*@@PLUGINFILE@@/" + re.escape(name) + r"[^>]*>", f"〔图片 {decoded} 未导入〕", raw)
                 raw = raw.replace(f"@@PLUGINFILE@@/{name}", "")
             else:
@@ -70,7 +70,7 @@ def _text(parent: ET.Element | None, entry: Entry | None = None) -> str:
                 raw = raw.replace(f"@@PLUGINFILE@@/{name}", attachment.url)
         for name in files:
             if name not in {_unquote(n) for n in _PLUGINFILE.findall(parent.findtext("text") or "")}:
-                entry.warnings.append(f"附件 {name} 没有在文字中使用,未导入")
+                entry.warnings.append(f"附件 {name} 没有在文字中使用，未导入")
         raw = carry_images(entry, raw)
     return to_markdown(raw, fmt)
 
@@ -88,7 +88,7 @@ def _meta(q: ET.Element, result: ParseResult, where: str) -> dict[str, Any]:
                 meta: dict[str, Any] = json.loads((child.text or "").strip()[len("crm-meta "):])
                 return meta
             except json.JSONDecodeError:
-                result.errors.append(f"{where}:crm-meta 注释不是有效的 JSON")
+                result.errors.append(f"{where}：crm-meta 注释不是有效的 JSON")
     return {}
 
 
@@ -100,7 +100,7 @@ def parse_moodle_xml(text: str) -> ParseResult:
         root = parser.close()
     except (ET.ParseError, ValueError) as exc:
         line = exc.position[0] if hasattr(exc, "position") else "?"
-        result.errors.append(f"第 {line} 行:XML 无法解析:{exc}")
+        result.errors.append(f"第 {line} 行：XML 无法解析：{exc}")
         return result
     if root.tag != "quiz":
         result.errors.append("根元素必须是 <quiz>")
@@ -116,7 +116,7 @@ def parse_moodle_xml(text: str) -> ParseResult:
         where = f"第 {n} 个 <question>"
         name = (q.findtext("name/text") or "").strip()
         if qtype in SKIPPED_TYPES or qtype not in ("multichoice", "truefalse", "shortanswer", "essay"):
-            reason = SKIPPED_TYPES.get(qtype, f"题型 {qtype or '(未注明)'} 本站没有")
+            reason = SKIPPED_TYPES.get(qtype, f"题型 {qtype or '（未注明）'} 本站没有")
             result.skipped.append(Skipped(n, where, name or first_words(q.findtext("questiontext/text") or ""), reason))
             continue
         meta = _meta(q, result, where)
@@ -134,7 +134,7 @@ def parse_moodle_xml(text: str) -> ParseResult:
         if bad and qtype in ("multichoice", "shortanswer"):
             values = "、".join(str(a.get("fraction")) for a in bad)
             result.skipped.append(Skipped(n, where, entry.title,
-                                          f"分值 {values} 不是 Moodle 允许的分值(如 100、50、33.33333、25),Moodle 会拒绝这道题"))
+                                          f"分值 {values} 不是 Moodle 允许的分值（如 100、50、33.33333、25），Moodle 会拒绝这道题"))
             continue
         reason = _read(q, qtype, entry, answers)
         if reason:
@@ -163,10 +163,10 @@ def _read(q: ET.Element, qtype: str, entry: Entry, answers: list[Answer]) -> str
     if qtype == "truefalse":
         right = [a for a in answers if a.fraction > 0]
         if len(right) != 1 or right[0].text.strip().lower() not in ("true", "false"):
-            return "判断题需要恰好一个得分的答案(true 或 false)"
+            return "判断题需要恰好一个得分的答案（true 或 false）"
         truth = right[0].text.strip().lower() == "true"
         wrong = next((a.feedback for a in answers if a.fraction <= 0), "")
-        entry.feedback = [f"{label}:{text}" for label, text in (("答对时", right[0].feedback), ("答错时", wrong)) if text]
+        entry.feedback = [f"{label}：{text}" for label, text in (("答对时", right[0].feedback), ("答错时", wrong)) if text]
         entry.data.update(type="true_false", answer=truth)
         return None
     if qtype == "shortanswer":

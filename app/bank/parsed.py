@@ -121,42 +121,42 @@ def choice_question(entry: Entry, answers: list[Answer], single: bool) -> str | 
         return "选择题至少需要两个选项"
     options = {option_key(n): a.text for n, a in enumerate(answers)}
     entry.weights = {option_key(n): a.fraction for n, a in enumerate(answers)}
-    entry.feedback = [f"{option_key(n)}. {a.text}:{a.feedback}" for n, a in enumerate(answers) if a.feedback]
+    entry.feedback = [f"{option_key(n)}. {a.text}：{a.feedback}" for n, a in enumerate(answers) if a.feedback]
     full = [option_key(n) for n, a in enumerate(answers) if a.fraction >= 99.999]
     positive = [option_key(n) for n, a in enumerate(answers) if a.fraction > 0]
     if single:
         if not full:
-            return "单选题没有满分(100%)的选项"
+            return "单选题没有满分（100%）的选项"
         if len(full) > 1:
-            return f"单选题有 {len(full)} 个满分选项({'、'.join(full)}),本站的单选题只能有一个正确答案"
+            return f"单选题有 {len(full)} 个满分选项（{'、'.join(full)}），本站的单选题只能有一个正确答案"
         partial = [f"{k} {_fmt(entry.weights[k])}" for k in positive if k not in full]
         if partial:
-            entry.warnings.append(f"部分得分的选项({'、'.join(partial)})按 0 分导入:本站单选题只有一个正确答案")
+            entry.warnings.append(f"部分得分的选项（{'、'.join(partial)}）按 0 分导入：本站单选题只有一个正确答案")
         entry.data.update(type="single_choice", options=options, answer=full)
     else:
         if not positive:
             return "多选题没有得分的选项"
         total = sum(entry.weights[k] for k in positive)
         if abs(total - 100) > 0.01:
-            entry.warnings.append(f"正确选项的分值之和为 {total:g}%,Moodle 要求为 100%,会拒绝这道题")
+            entry.warnings.append(f"正确选项的分值之和为 {total:g}%，Moodle 要求为 100%，会拒绝这道题")
         weights = "、".join(f"{k} {_fmt(w)}" for k, w in entry.weights.items() if w)
-        entry.warnings.append(f"文件中的分值({weights})不保留:本站按站点设定的多选题评分规则计分")
+        entry.warnings.append(f"文件中的分值（{weights}）不保留：本站按站点设定的多选题评分规则计分")
         entry.data.update(type="multi_choice", options=options, answer=positive)
     odd = [f"{k} {_fmt(w)}" for k, w in entry.weights.items() if not is_moodle_fraction(w)]
     if odd:
-        entry.warnings.append(f"分值 {'、'.join(odd)} 不是 Moodle 允许的分值,Moodle 会拒绝这道题")
+        entry.warnings.append(f"分值 {'、'.join(odd)} 不是 Moodle 允许的分值，Moodle 会拒绝这道题")
     return None
 
 
 def short_answer_question(entry: Entry, answers: list[Answer]) -> str | None:
     """Fill ``entry.data`` from Moodle shortanswer answers (full-credit ones are accepted)."""
     accepted = [a.text for a in answers if a.fraction >= 99.999 and a.text]
-    entry.feedback = [f"{a.text}:{a.feedback}" for a in answers if a.feedback]
+    entry.feedback = [f"{a.text}：{a.feedback}" for a in answers if a.feedback]
     others = [f"{a.text}({_fmt(a.fraction)})" for a in answers if a.fraction < 99.999]
     if not accepted:
-        return "填空题没有得满分(100%)的答案"
+        return "填空题没有得满分（100%）的答案"
     if others:
-        entry.warnings.append(f"不得满分的答案 {'、'.join(others)} 不作为正确答案导入(本站填空题只有对错)")
+        entry.warnings.append(f"不得满分的答案 {'、'.join(others)} 不作为正确答案导入（本站填空题只有对错）")
     entry.data.update(type="fill_blank", blanks=[accepted], answer=accepted[0])
     return None
 
@@ -183,13 +183,13 @@ def decode_file(name: str, encoded: str) -> tuple[Attachment | None, str | None]
     """A base64 file from an upload, or the reason it cannot be kept."""
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if ext not in IMAGE_TYPES:
-        return None, f"附件 {name} 不是图片(只接受 png、jpg、gif、webp),未导入"
+        return None, f"附件 {name} 不是图片（只接受 png、jpg、gif、webp），未导入"
     try:
         data = base64.b64decode(encoded, validate=False)
     except (binascii.Error, ValueError):
-        return None, f"图片 {name} 的编码无法读取,未导入"
+        return None, f"图片 {name} 的编码无法读取，未导入"
     if not data:
-        return None, f"图片 {name} 是空文件,未导入"
+        return None, f"图片 {name} 是空文件，未导入"
     safe = re.sub(r"[^\w.\-]+", "_", name).strip("._") or f"image.{ext}"
     return Attachment(name=safe, mimetype=IMAGE_TYPES[ext], data=data), None
 
@@ -214,18 +214,18 @@ def carry_images(entry: Entry, text: str) -> str:
             if attachment is not None:
                 entry.files.append(attachment)
                 return m.group(0).replace(src, attachment.url)
-            entry.warnings.append(f"{problem};该处改为文字说明")
+            entry.warnings.append(f"{problem}；该处改为文字说明")
             return "〔图片未导入〕"
         if src.startswith("@@PLUGINFILE@@"):
             return m.group(0)  # the Moodle XML reader resolves these against the question's <file> elements
-        entry.warnings.append(f"外部图片 {src[:80]} 不会显示(本站只显示导入时随文件带来的图片),该处改为文字说明")
-        return f"〔外部图片未导入:{src[:80]}〕"
+        entry.warnings.append(f"外部图片 {src[:80]} 不会显示（本站只显示导入时随文件带来的图片），该处改为文字说明")
+        return f"〔外部图片未导入：{src[:80]}〕"
 
     def replace_markdown(m: re.Match[str]) -> str:
         src = m.group(2)
         if src.startswith("/"):
             return m.group(0)
-        entry.warnings.append(f"外部图片 {src[:80]} 不会显示(本站只显示导入时随文件带来的图片),该处改为文字说明")
-        return f"〔外部图片未导入:{src[:80]}〕"
+        entry.warnings.append(f"外部图片 {src[:80]} 不会显示（本站只显示导入时随文件带来的图片），该处改为文字说明")
+        return f"〔外部图片未导入：{src[:80]}〕"
 
     return _MD_IMG.sub(replace_markdown, _IMG.sub(replace, text))
