@@ -139,7 +139,7 @@ def test_json_and_moodle_errors_name_their_place(instructor):
            '<questiontext><text>论述</text></questiontext></question>\n'
            '<question type="matching"><name><text>m</text></name></question>\n</quiz>\n')
     _, html = upload(instructor, xml, "quiz.xml")
-    assert "第 2 个 &lt;question&gt;「m」：匹配题（matching），本站没有这种题型" in html
+    assert "第 4 行「m」：匹配题（matching），本站没有这种题型" in html
     assert summary(html) == (1, 0, 0, 0) and "确认导入" in html
 
 

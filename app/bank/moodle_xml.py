@@ -106,14 +106,14 @@ def parse_moodle_xml(text: str) -> ParseResult:
         result.errors.append("根元素必须是 <quiz>")
         return result
     category: str | None = None
-    n = 0
-    for q in root.findall("question"):
+    lines = _question_lines(text)
+    for index, q in enumerate(root.findall("question")):
         qtype = q.get("type") or ""
         if qtype == "category":
             category = (q.findtext("category/text") or "").strip() or None
             continue
-        n += 1
-        where = f"第 {n} 个 <question>"
+        n = lines[index] if index < len(lines) else index + 1
+        where = f"第 {n} 行"
         name = (q.findtext("name/text") or "").strip()
         if qtype in SKIPPED_TYPES or qtype not in ("multichoice", "truefalse", "shortanswer", "essay"):
             reason = SKIPPED_TYPES.get(qtype, f"题型 {qtype or '（未注明）'} 本站没有")
@@ -147,6 +147,12 @@ def parse_moodle_xml(text: str) -> ParseResult:
                 entry.data[field_name] = meta[field_name]
         result.entries.append(entry)
     return result
+
+
+def _question_lines(text: str) -> list[int]:
+    """The line of each ``<question`` start tag (ElementTree keeps no line numbers; messages name lines)."""
+    body = re.sub(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.DOTALL)
+    return [body.count("\n", 0, m.start()) + 1 for m in re.finditer(r"<question\b", body)]
 
 
 def _fraction(value: str | None) -> float:

@@ -45,7 +45,7 @@ class Attachment:
 @dataclass
 class Entry:
     data: dict[str, Any]
-    where: str  # 第 N 行 / 第 N 个 <question>
+    where: str  # 第 N 行 (GIFT, Moodle XML) / 第 N 个题目 (JSON, YAML)
     line: int
     title: str  # the question's name, or its first words
     warnings: list[str] = field(default_factory=list)
