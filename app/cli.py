@@ -15,7 +15,7 @@ from app.models import Item, User
 from app.models.users import ROLES
 from question_bank import BANK_DIR, BankError, load_bank
 
-bank_cli = AppGroup("bank", help="题库:校验、同步、导出。")
+bank_cli = AppGroup("bank", help="题库：校验、同步、导出、导入。")
 users_cli = AppGroup("users", help="用户:创建账号、重置密码。")
 
 DEMO_ACCOUNTS = (
@@ -66,7 +66,6 @@ def bank_sync(bank_dir: Path | None) -> None:
 @click.option("--include-retired", is_flag=True, help="包括已停用的题目")
 def bank_export(fmt: str, output: Path | None, include_retired: bool) -> None:
     """Export the bank from the database as JSON, GIFT, Moodle XML or question_bank YAML."""
-    from app.bank.exchange import EXPORTERS
     from app.bank.services import item_query
     from app.bank.yaml_export import export_yaml
 
@@ -77,13 +76,61 @@ def bank_export(fmt: str, output: Path | None, include_retired: bool) -> None:
             (output / name).write_text(text, encoding="utf-8")
             click.echo(f"已写出 {output / name}", err=True)
         return
+    from app.authoring.services import export_text
+
     items = [i.to_dict() for i in db.session.scalars(item_query(include_retired=include_retired))]
-    text = export_yaml(items) if fmt == "yaml" else EXPORTERS[fmt](items)
+    text = export_yaml(items) if fmt == "yaml" else export_text(fmt, items)
     if output:
         output.write_text(text, encoding="utf-8")
         click.echo(f"已导出 {len(items)} 题到 {output}", err=True)
     else:
         sys.stdout.write(text)
+
+
+@bank_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["gift", "moodle-xml", "json", "yaml"]), default=None,
+              help="文件格式（默认按扩展名识别）")
+@click.option("--topic", default=None, help="没有专题的题目归入的专题（默认：未分类）")
+@click.option("--tag", "tags", multiple=True, help="给导入的题目加的标签（可重复）")
+@click.option("--author", default=None, help="记为作者的账号用户名（默认：命令行导入）")
+@click.option("--dry-run", is_flag=True, help="只检查，不写入数据库")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出检查结果（items、skipped、warnings、errors）")
+def bank_import(file: Path, fmt: str | None, topic: str | None, tags: tuple[str, ...], author: str | None,
+                dry_run: bool, as_json: bool) -> None:
+    """Import questions from GIFT, Moodle XML, JSON or YAML: the same planner as the import page."""
+    import json
+
+    from app.authoring import imports as imp
+
+    fmt = imp.detect_format(file.name, fmt)
+    if fmt is None:
+        raise click.ClickException("无法从扩展名识别格式，请用 --format 指定（gift、moodle-xml、json、yaml）")
+    text = imp.decode(file.read_bytes())
+    if text is None:
+        raise click.ClickException("文件不是 UTF-8 编码：请另存为 UTF-8 后再导入")
+    user = db.session.scalar(sa.select(User).where(User.username == author)) if author else None
+    if author and user is None:
+        raise click.ClickException(f"没有用户 {author}")
+    plan = imp.plan_import(text, fmt, imp.safe_name(file.name), topic, list(tags),
+                           author=user.name if user else "命令行导入")
+    if as_json:
+        click.echo(json.dumps(imp.plan_json(plan), ensure_ascii=False, indent=2))
+    else:
+        for line in imp.plan_lines(plan):
+            click.echo(line, err=True)
+    if plan.errors:
+        raise click.ClickException("文件有错误，没有导入任何题目")
+    if dry_run or not (plan.created or plan.updated):
+        click.echo(("检查完成（未写入）：" if dry_run else "没有需要导入的题目：") + plan.summary(), err=True)
+        return
+    try:
+        imp.apply_import(plan, user.id if user else None)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    click.echo("导入完成：" + plan.summary(), err=True)
 
 
 @users_cli.command("create")

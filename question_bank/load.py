@@ -56,9 +56,11 @@ def _item_problems(item: Any, topic_names: set[str], seed_names: set[str] | None
     if not isinstance(item, dict):
         return ["条目不是映射(mapping)"]
     problems: list[str] = []
+    instructor = isinstance(item.get("author"), dict)  # an instructor's own item needs no seed source
     for name in REQUIRED_FIELDS:
-        if item.get(name) in (None, "", []):
+        if item.get(name) in (None, "", []) and not (name == "sources" and instructor):
             problems.append(f"缺少字段 {name}")
+    problems += _provenance_problems(item)
     for name in item:
         if name not in ALLOWED_FIELDS:
             problems.append(f"未知字段 {name}")
@@ -141,6 +143,19 @@ def _item_problems(item: Any, topic_names: set[str], seed_names: set[str] | None
     notes = item.get("notes", [])
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
         problems.append("notes 必须是字符串列表")
+    return problems
+
+
+def _provenance_problems(item: dict[str, Any]) -> list[str]:
+    """Shape of the instructor-provenance fields: author {name, date}, references and tags (lists of text)."""
+    problems = []
+    author = item.get("author")
+    if author is not None and (not isinstance(author, dict) or not str(author.get("name") or "").strip()):
+        problems.append("author 必须是含 name（及可选 date）的映射")
+    for name in ("references", "tags"):
+        value = item.get(name)
+        if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+            problems.append(f"{name} 必须是字符串列表")
     return problems
 
 

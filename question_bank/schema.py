@@ -29,6 +29,7 @@ ALLOWED_FIELDS = frozenset(
         "id", "type", "stem", "options", "answer", "key_source", "options_source", "explanation",
         "topics", "sources", "parts", "notes", "source_text", "key_points", "blanks", "correction",
         "explanation_source", "printed_key",
+        "author", "references", "tags",  # instructors' own items: provenance instead of seed sources
     }
 )
 REQUIRED_FIELDS = ("id", "type", "stem", "key_source", "topics", "sources")

@@ -13,6 +13,10 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; then
     echo "No /usr/bin/chromium and no root to install it: the browser test will be skipped"
   fi
 fi
+# Node tools the tests use when present (gift-pegjs, an independent GIFT parser); the tests skip without them.
+if command -v npm >/dev/null 2>&1; then
+  npm install --no-audit --no-fund --silent >/dev/null 2>&1 || echo "npm install failed: the tests that need Node packages will be skipped"
+fi
 .venv/bin/ruff check .
 .venv/bin/mypy --strict simulations question_bank
 echo "== Test suite on SQLite =="

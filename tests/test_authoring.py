@@ -131,6 +131,26 @@ def test_instructor_creates_an_item_of_every_type(app, instructor, kind):
         or kind == "fill_blank"
 
 
+@pytest.mark.parametrize("kind", list(TYPE_FORMS))
+def test_instructor_writes_every_type_without_a_seed_source_and_it_shows_as_theirs(app, instructor, kind):
+    keyed = TYPE_FORMS[kind]["key_source"] != "none"
+    data = {**TYPE_FORMS[kind], "sources": "", "key_source": "instructor" if keyed else "none", "explanation": "",
+            "references": "第三章讲义\n教材第 45 页"}
+    response = post_form(instructor, "/manage/items/new", data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    uid = response.headers["Location"].rsplit("/", 1)[-1]
+    item = get_item(app, uid)
+    assert item["sources"] == [] and item["key_source"] == data["key_source"]
+    assert item["author"]["name"] == "Teacher" and item["author"]["date"]
+    assert item["references"] == ["第三章讲义", "教材第 45 页"]
+    page = instructor.get(f"/bank/items/{uid}").get_data(as_text=True)
+    assert f"出处：教师编写 · Teacher · {item['author']['date']}" in page
+    assert "参考资料：第三章讲义" in page and "参考资料：教材第 45 页" in page
+    assert "答案来自源文档" not in page
+    if keyed:
+        assert '<span class="prov prov-instructor">教师编写</span>' in page
+
+
 def test_new_form_renders_every_part(instructor):
     html = instructor.get("/manage/items/new?type=multi_choice").get_data(as_text=True)
     for text in ("选项 A", "选项 H", "正确答案", "案例小题", "得分要点", "出处", "预览", "js/item_form.js"):
@@ -156,7 +176,7 @@ INVALID = [
     ("derived key without a quote", item_form(explanation=""), "推导的答案必须在解析中引用"),
     ("case study without parts", item_form(type="case_study", key_source="none", explanation=""), "案例分析题至少需要一个小题"),
     ("no topic", item_form(topics=None), "请至少选择一个专题"),
-    ("no source", item_form(sources=""), "请至少填写一个出处"),
+    ("seed key without a seed source", item_form(sources=""), "没有源文档出处的题目，答案来源请选“教师编写”"),
     ("malformed source", item_form(sources="只有一段"), "第 1 行格式应为"),
     ("unknown seed", item_form(sources="nope.txt | 一 | 1"), "资料 nope.txt 不存在"),
     ("no stem", item_form(stem=""), "请填写题干"),

@@ -158,7 +158,8 @@ def test_json_export_holds_every_item_and_passes_the_validator(runner, tmp_path)
     parsed = PARSERS["json"](json.dumps(data, ensure_ascii=False))
     assert not parsed.errors
     for item in parsed.items:
-        assert set(item) >= {"id", "type", "stem", "options", "answer", "explanation", "topics", "sources", "key_source"}
+        assert set(item) >= {"id", "type", "stem", "answer", "explanation", "topics", "sources", "key_source"}
+        assert ("options" in item) == (item["type"] in ("single_choice", "multi_choice")), item["id"]
         assert item["type"] in ITEM_TYPES
         assert item["sources"], item["id"]
         assert _item_problems({k: v for k, v in item.items() if v not in (None, [], "")}, TOPICS, None) == [], item["id"]

@@ -245,3 +245,32 @@ def test_student_walks_through_the_sandbox_crm(live_server, phone):
     page.click("main form button[type=submit]")
     page.wait_for_selector("text=得分 100 / 100")
     shot(page, "23-sandbox-exercise")
+
+
+def test_instructor_imports_a_moodle_gift_file_on_a_phone(live_server, phone):
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.models import Item
+    from tests.conftest import make_user
+
+    base, app = live_server
+    make_user(app, "teacher", "instructor")
+    _login(phone, base, "teacher")
+    phone.goto(base + "/manage/import")
+    phone.set_input_files("#file", str(Path(__file__).parent / "exchange_corpus" / "moodle_docs.gift"))
+    phone.select_option("#topic", "客户服务与沟通")
+    phone.fill("#tags", "第三周")
+    phone.click("main form button[type=submit]")
+    phone.wait_for_selector("text=确认导入")
+    assert "新增 27 题" in phone.inner_text("main") and "跳过 5 题" in phone.inner_text("main")
+    assert "匹配题（matching），本站没有这种题型" in phone.inner_text("main")
+    shot(phone, "20-import-dry-run")
+    phone.click("text=确认导入")
+    phone.wait_for_selector("text=导入完成")
+    with app.app_context():
+        uid = db.session.scalars(sa.select(Item.uid).where(Item.stem == "客户满意与客户忠诚的关系是")).one()
+    phone.goto(f"{base}/bank/items/{uid}")
+    phone.click("text=查看答案与解析")
+    assert "出处：教师编写" in phone.inner_text("main") and "答案来自源文档" not in phone.inner_text("main")
+    shot(phone, "21-imported-item")

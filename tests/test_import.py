@@ -8,6 +8,8 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from app.bank.exchange import gift_escape
 from app.extensions import db
@@ -23,12 +25,14 @@ def counts(app) -> tuple[int, int]:
                 db.session.scalar(sa.select(sa.func.count()).select_from(ItemVersion)))
 
 
-def upload(client, content: str | bytes, filename: str, fmt: str = ""):
+def upload(client, content: str | bytes, filename: str, fmt: str = "", topic: str = "未分类", tags: str = ""):
     """Upload a file; return the dry-run page's URL and HTML (or the upload page's response if refused)."""
     data = content.encode("utf-8") if isinstance(content, str) else content
-    response = client.post("/manage/import", data={"csrf_token": csrf_token(client, "/manage/import"), "format": fmt,
-                                                    "file": (io.BytesIO(data), filename)},
-                           content_type="multipart/form-data")
+    # encoded here, in memory: the test client would spool a large body to a temporary file it never closes
+    boundary, body = encode_multipart({"csrf_token": csrf_token(client, "/manage/import"), "format": fmt,
+                                       "topic": topic, "tags": tags,
+                                       "file": FileStorage(io.BytesIO(data), filename=filename)})
+    response = client.post("/manage/import", data=body, content_type=f"multipart/form-data; boundary={boundary}")
     if response.status_code != 302:
         return None, response.get_data(as_text=True)
     url = response.headers["Location"]
@@ -40,7 +44,7 @@ def confirm(client, review_url: str):
 
 
 def summary(html: str) -> tuple[int, int, int, int]:
-    m = re.search(r"新增 (\d+) 题,更新 (\d+) 题,未变 (\d+) 题,拒绝 (\d+) 题", html)
+    m = re.search(r"新增 (\d+) 题[,，]更新 (\d+) 题[,，]未变 (\d+) 题[,，]拒绝 (\d+) 题", html)
     assert m, html[:3000]
     return tuple(int(g) for g in m.groups())
 
@@ -73,59 +77,70 @@ def test_export_then_import_changes_nothing(app, instructor, fmt, query, filenam
     assert counts(app) == before
 
 
-def test_dry_run_lists_created_updated_and_refused_then_imports_nothing(app, instructor):
+def test_dry_run_lists_what_lands_and_skips_the_rest_then_imports_the_plan(app, instructor):
     target = existing(app, type="single_choice", key_source="source")
     options = "\n\t".join(("=" if k in target["answer"] else "~") + gift_escape(v) for k, v in target["options"].items())
-    meta = json.dumps({"key_source": "source", "sources": target["sources"]}, ensure_ascii=False)
+    meta = json.dumps({"key_source": "source", "sources": target["sources"], "topics": target["topics"]},
+                      ensure_ascii=False)
     gift = (
-        f"// [id:s900-imp-new-1] [tag:{TOPIC}]\n::s900-imp-new-1::新题:客户满意度取决于什么?{{\n\t=感知与期望之比\n\t~价格\n}}\n\n"
-        f"// [id:{target['id']}] [tag:{target['topics'][0]}]\n// crm-meta {meta}\n"
+        f"// [tag:{TOPIC}]\n::新题一::新题：客户满意度取决于什么?{{\n\t=感知与期望之比 # 对\n\t~价格 # 不对\n}}\n\n"
+        f"// [id:{target['id']}]\n// crm-meta {meta}\n"
         f"::{target['id']}::{gift_escape(target['stem'])}(改){{\n\t{options}\n}}\n\n"
-        "// [id:s900-imp-bad] [tag:没有这个专题]\n::s900-imp-bad::坏题{\n\t=甲\n\t~乙\n}\n\n"
-        "这一段不是 GIFT 题目\n"
+        "// [tag:第三周]\n::标签题::没有专题的题{\n\t=甲\n\t~乙\n}\n\n"
+        "这一段是说明文字\n\n"
+        "::数值::Ulysses S. Grant 生于哪一年?{#1822:1}\n"
     )
     lines = gift.split("\n")
-    bad_line = lines.index("// [id:s900-imp-bad] [tag:没有这个专题]") + 1
-    junk_line = lines.index("这一段不是 GIFT 题目") + 1
+    note_line = lines.index("这一段是说明文字") + 1
+    numeric_line = lines.index("::数值::Ulysses S. Grant 生于哪一年?{#1822:1}") + 1
     before = counts(app)
-    url, html = upload(instructor, gift, "new.gift")
-    assert summary(html) == (1, 1, 0, 1)
-    assert "s900-imp-new-1" in html and target["id"] in html
-    assert f"第 {bad_line} 行(s900-imp-bad):未知主题 &#39;没有这个专题&#39;" in html
-    assert f"第 {junk_line} 行: 无法识别的 GIFT 题目" in html
-    assert "确认导入" not in html
-    response = confirm(instructor, url)  # a forced confirm imports nothing either
-    assert "没有导入任何题目" in response.get_data(as_text=True)
-    assert counts(app) == before
-
-    fixed = gift.split("// [id:s900-imp-bad]")[0]
-    url, html = upload(instructor, fixed, "new.gift")
-    assert summary(html) == (1, 1, 0, 0) and "确认导入" in html
+    url, html = upload(instructor, gift, "new.gift", topic="客户服务与沟通", tags="2026 春季班")
+    assert summary(html) == (2, 1, 0, 0)
+    assert "跳过 2 题" in html
+    assert f"第 {note_line} 行「这一段是说明文字」：说明文字" in html
+    assert f"第 {numeric_line} 行「数值」：数值题（numerical），本站没有这种题型" in html
+    assert "✔ A. 感知与期望之比" in html and "A. 感知与期望之比：对" in html  # key marked, feedback shown
     response = confirm(instructor, url)
     assert response.status_code == 302
     items, versions = counts(app)
-    assert items == before[0] + 1 and versions == before[1] + 2
+    assert items == before[0] + 2 and versions == before[1] + 3
     with app.app_context():
-        new = db.session.scalar(sa.select(Item).where(Item.uid == "s900-imp-new-1"))
-        assert new.origin == "import" and new.answer == ["A"] and new.key_source == "source"
-        assert [s.to_dict() for s in new.sources] == [{"seed": "new.gift", "section": "导入", "number": 1}]
-        assert any("原文件没有出处信息" in n for n in new.notes)
-        assert new.versions[0].created_by_id is not None
+        new = db.session.scalars(sa.select(Item).where(Item.origin == "import", Item.stem.like("新题%"))).one()
+        assert new.answer == ["A"] and new.key_source == "instructor" and new.sources == []
+        assert new.author_name == "Teacher" and new.author_id is not None
+        assert new.reference_list == ["导入自文件 new.gift"] and [t.name for t in new.topics] == [TOPIC]
+        assert new.tags == ["2026 春季班"]
+        tagged = db.session.scalars(sa.select(Item).where(Item.stem == "没有专题的题")).one()
+        assert [t.name for t in tagged.topics] == ["客户服务与沟通"] and tagged.tags == ["第三周", "2026 春季班"]
         updated = db.session.scalar(sa.select(Item).where(Item.uid == target["id"]))
-        assert updated.version == 2 and updated.stem.endswith("(改)")
+        assert updated.version == 2 and updated.stem.endswith("(改)") and updated.author_name == ""
     # the stored upload is gone after the import
     assert instructor.get(url).status_code == 404
 
 
+def test_refused_questions_are_named_and_the_rest_still_imports(app, instructor):
+    doc = {"items": [
+        {"type": "single_choice", "stem": "好题", "options": [{"key": "A", "text": "甲"}, {"key": "B", "text": "乙"}],
+         "answer": ["A"]},
+        {"type": "no_such_type", "stem": "坏题"},
+    ]}
+    before = counts(app)
+    url, html = upload(instructor, json.dumps(doc, ensure_ascii=False, indent=1), "mine.json")
+    assert summary(html) == (1, 0, 0, 1)
+    assert "第 2 个题目「坏题」：未知题型 &#39;no_such_type&#39;" in html
+    confirm(instructor, url)
+    assert counts(app)[0] == before[0] + 1
+
+
 def test_json_and_moodle_errors_name_their_place(instructor):
     _, html = upload(instructor, '{"items": [\n  {"id": "s900-x", "type": "single_choice",,}\n]}', "bad.json")
-    assert "第 2 行: JSON 无法解析" in html
-    xml = ('<?xml version="1.0"?>\n<quiz>\n<question type="essay"><name><text>s900-ok</text></name>'
+    assert "第 2 行：JSON 无法解析" in html and "确认导入" not in html
+    xml = ('<?xml version="1.0"?>\n<quiz>\n<question type="essay"><name><text>论述一</text></name>'
            '<questiontext><text>论述</text></questiontext></question>\n'
            '<question type="matching"><name><text>m</text></name></question>\n</quiz>\n')
     _, html = upload(instructor, xml, "quiz.xml")
-    assert "第 2 个 &lt;question&gt; (m): 不支持的题型 &#39;matching&#39;" in html
-    assert "第 1 个 &lt;question&gt;(s900-ok):缺少字段 topics" in html
+    assert "第 4 行「m」：匹配题（matching），本站没有这种题型" in html
+    assert summary(html) == (1, 0, 0, 0) and "确认导入" in html
 
 
 def test_foreign_ids_are_mapped_to_stable_bank_ids(app, instructor):
@@ -160,3 +175,13 @@ def test_an_upload_belongs_to_its_uploader(app, client, instructor):
     assert other.get(url).status_code == 404
     assert other.get("/manage/import/../../secret_key").status_code == 404
     assert instructor.get("/manage/import/not-a-token").status_code == 404
+
+
+def test_questions_sharing_a_title_are_told_apart_and_true_duplicates_named_by_title(instructor):
+    gift = ("::问题::客户是谁?{}\n\n"
+            "::问题::客户为什么流失?{}\n\n"
+            "::问题::客户是谁?{}\n")
+    url, html = upload(instructor, gift, "dup.gift")
+    assert summary(html) == (2, 0, 0, 1)
+    assert "第 5 行「问题」：与第 1 行「问题」是同一道题（题名、题型和题干都相同）" in html
+    assert "s900-imp-" not in html.split("拒绝 1 题（不会导入）")[1].split("</section>")[0]

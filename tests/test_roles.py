@@ -123,6 +123,7 @@ TABLE: dict[str, Rule] = {
     "bank.topic": Rule(lambda w: f"/topics/{w.topic}", everyone()),
     "bank.note": Rule(lambda w: f"/notes/{w.note}", everyone()),
     "bank.seeds": Rule(lambda w: "/seeds/", everyone()),
+    "bank.media": Rule(lambda w: w.extra["media"], everyone()),  # images in items are as public as the items
     # ---- practice (visitors practise too; their sets live in the session)
     "practice.home": Rule(lambda w: "/practice/", everyone()),
     "practice.start": Rule(lambda w: "/practice/start?mode=sequential", everyone(302)),
@@ -294,6 +295,11 @@ def build_world(app) -> World:
             exam_id=0, assignment_id=0, import_token=store_upload(app.instance_path, users["instructor"], "x.json",
                                                                   "json", b'{"items": []}'),
             demo_user_id=demo)
+        from app.models import Attachment
+
+        picture = Attachment(sha256=f"{n:064x}", filename="p.png", mimetype="image/png", data=b"\x89PNG")
+        db.session.add(picture)
+        world.extra["media"] = f"/media/{picture.sha256}/p.png"
         if "practice" in app.blueprints:
             from app.practice import services as practice
 

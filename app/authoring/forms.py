@@ -57,11 +57,13 @@ class ItemForm(FlaskForm):
                                  validate_choice=False)
     explanation = TextAreaField("解析(Markdown;推导的答案须引用资料原文并注明出处)", filters=[strip])
     correction = TextAreaField("改正(判断题:改正后的说法或分析)", filters=[strip])
-    key_points = TextAreaField("得分要点(名词解释、简答、论述、案例:每行一个;不填则从参考答案自动拆分)", filters=[strip])
+    key_points = TextAreaField("得分要点（名词解释、简答、论述、案例：每行一个；不填则从参考答案自动拆分）", filters=[strip])
     blanks = TextAreaField("各空可接受的答案(每行一个空,同一空的多个答案用 | 分隔)", filters=[strip])
     parts = FieldList(FormField(PartForm), label="案例小题", min_entries=0, max_entries=MAX_PARTS)
     topics = SelectMultipleField("专题(可多选)", choices=[], validate_choice=False)
-    sources = TextAreaField("出处(每行一个:资料文件 | 章节 | 题号)", filters=[strip])
+    sources = TextAreaField("源文档出处（每行一个：资料文件 | 章节 | 题号；你自己出的题不填）", filters=[strip])
+    references = TextAreaField("参考资料（可选，每行一条：讲义、教材页码等）", filters=[strip],
+                               validators=[Length(max=2000, message="参考资料太长")])
     notes = TextAreaField("编辑说明(每行一条:改了什么、为什么)", filters=[strip])
     preview = SubmitField("预览")
     save = SubmitField("保存")
@@ -109,6 +111,7 @@ class ItemForm(FlaskForm):
         self.sources.data = "\n".join(f"{s['seed']} | {s['section']} | {s.get('number', '')}"
                                       for s in data.get("sources") or [])
         self.notes.data = "\n".join(data.get("notes") or [])
+        self.references.data = "\n".join(data.get("references") or [])
 
     def parsed_sources(self) -> list[dict[str, Any]]:
         out = []
@@ -125,10 +128,11 @@ class ItemForm(FlaskForm):
     def item_dict(self, base: dict[str, Any] | None = None) -> dict[str, Any]:
         """The item the form describes, on top of ``base`` (fields the form does not edit, e.g. source_text)."""
         kind = self.type.data
-        data: dict[str, Any] = {k: v for k, v in (base or {}).items() if k in ("id", "source_text")}
+        data: dict[str, Any] = {k: v for k, v in (base or {}).items() if k in ("id", "source_text", "author", "tags")}
         data.update(type=kind, stem=self.stem.data or "", key_source=self.key_source.data,
                     explanation=self.explanation.data or "", topics=list(self.topics.data or []),
-                    sources=self.parsed_sources(), notes=_lines(self.notes.data) or None)
+                    sources=self.parsed_sources(), notes=_lines(self.notes.data) or None,
+                    references=_lines(self.references.data) or None)
         if kind in CHOICE_TYPES:
             data["options"] = {k: f.data for k, f in zip(OPTION_KEYS, self.option_fields(), strict=True) if f.data}
             data["options_source"] = self.options_source.data if self.options_source.data in OPTIONS_SOURCES else "source"
@@ -210,6 +214,17 @@ class ImportForm(FlaskForm):
     file = FileField("题目文件(GIFT、Moodle XML、JSON 或 YAML,UTF-8 编码)")
     format = SelectField("格式", choices=choices([("", "按扩展名自动识别"), *FORMATS.items()]), default="",
                          validate_choice=False)
+    topic = SelectField("默认专题（文件中没有专题或分类对不上专题的题目归入这里）", choices=[], default="未分类",
+                        validate_choice=False)
+    tags = StringField("附加标签（可选，用逗号分隔，例如班级名）", filters=[strip],
+                       validators=[Length(max=200, message="标签太长")])
+
+    def __init__(self, *args: Any, topic_names: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.topic.choices = choices((name, name) for name in topic_names or [])
+
+    def tag_list(self) -> list[str]:
+        return [t.strip() for t in (self.tags.data or "").replace(",", ",").split(",") if t.strip()]
 
 
 class ActionForm(FlaskForm):

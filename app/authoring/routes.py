@@ -14,6 +14,7 @@ from app.authoring import bp
 from app.authoring import services as svc
 from app.authoring.forms import ActionForm, ItemForm, KeyForm
 from app.bank.services import item_query, normalise_content
+from app.clock import now
 from app.extensions import db
 from app.models import Item, Topic
 from question_bank.schema import ITEM_TYPES, KEY_SOURCES
@@ -58,8 +59,11 @@ def _preview_item(data: dict[str, Any]) -> SimpleNamespace:
     """An object the item macros can render, built from an unsaved item dict."""
     key_source = data.get("key_source") if data.get("key_source") in KEY_SOURCES else "none"
     content = normalise_content({**data, "key_source": key_source})
+    author = data.get("author") or {}
     return SimpleNamespace(**content, uid=data.get("id") or "(新题目)", topics=[], retired=False,
-                           sources=data.get("sources") or [], topic_names=data.get("topics") or [])
+                           sources=data.get("sources") or [], topic_names=data.get("topics") or [],
+                           author_name=author.get("name", ""), authored_on=author.get("date"),
+                           reference_list=data.get("references") or [])
 
 
 def _run_form(form: ItemForm, base: dict[str, Any], extra_seeds: set[str]) -> dict[str, Any] | None:
@@ -88,11 +92,13 @@ def _topic_names() -> list[str]:
 def new():
     form = ItemForm(topic_names=_topic_names())
     form.preview_item = None
+    # an item written here is the instructor's own: provenance 教师编写 (author, date), no seed source needed
+    base = {"author": {"name": current_user.name, "date": now().date().isoformat()}}
     if request.method == "GET":
         if request.args.get("type") in ITEM_TYPES:
             form.type.data = request.args["type"]
-        form.key_source.data = "derived"
-    elif (data := _run_form(form, {}, set())) is not None:
+        form.key_source.data = "instructor"
+    elif (data := _run_form(form, base, set())) is not None:
         item = svc.create_item(data, current_user.id)
         db.session.commit()
         flash(f"已创建题目 {item.uid}。", "success")

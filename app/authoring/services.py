@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import Item, ItemSource, Topic, User
 from question_bank import BANK_DIR
 from question_bank.load import SEEDS_DIR, _item_problems
-from question_bank.schema import CHOICE_TYPES, ITEM_TYPES, KEY_SOURCES
+from question_bank.schema import CHOICE_TYPES, ITEM_TYPES, KEY_SOURCES, KEYED_SOURCES
 
 OPTION_KEYS = "ABCDEFGH"
 INSTRUCTOR_FILE = "s900_instructor.yaml"
@@ -53,7 +53,7 @@ def check_item(data: dict[str, Any], topic_names: set[str], seeds: set[str] | No
     """Return (field, reason) pairs for everything wrong with an item dict; field names follow the form."""
     problems: list[tuple[str, str]] = []
     kind, key_source = data.get("type"), data.get("key_source")
-    keyed = key_source in ("source", "derived")
+    keyed = key_source in KEYED_SOURCES
     answer = data.get("answer")
     if kind not in ITEM_TYPES:
         problems.append(("type", "请选择题型"))
@@ -93,8 +93,10 @@ def check_item(data: dict[str, Any], topic_names: set[str], seeds: set[str] | No
         if name not in topic_names:
             problems.append(("topics", f"未知专题:{name}"))
     sources = data.get("sources") or []
-    if not sources:
+    if not sources and not data.get("author"):
         problems.append(("sources", "请至少填写一个出处"))
+    if not sources and key_source in ("source", "derived", "corrected"):
+        problems.append(("key_source", "没有源文档出处的题目，答案来源请选“教师编写”（或“源文档未给出答案”）"))
     if seeds is not None:
         for n, source in enumerate(sources, 1):
             if source.get("seed") not in seeds:
@@ -143,6 +145,8 @@ def create_item(data: dict[str, Any], user_id: int | None, origin: str = "instru
     topics = topics_by_name()
     item = Item(uid=uid, origin=origin, seed_file=seed_file_for(uid), position=next_position())
     apply_item_content(item, data, topics, user_id)
+    if data.get("author"):
+        item.author_id = user_id
     db.session.add(item)
     reindex(item)
     return item
@@ -166,7 +170,8 @@ def key_item(item: Item, answer: Any, explanation: str, user_id: int) -> bool:
         return sorted(a) == sorted(b) if isinstance(a, list) and isinstance(b, list) else a == b
 
     confirmed = item.key_source != "none" and same(answer, item.answer)
-    data.update(answer=answer, explanation=explanation, key_source=item.key_source if confirmed else "derived")
+    fresh = "instructor" if item.author_name and not item.sources else "derived"  # an instructor's own item
+    data.update(answer=answer, explanation=explanation, key_source=item.key_source if confirmed else fresh)
     changed = apply_item_content(item, data, topics_by_name(), user_id)
     item.keyed_by_id = user_id
     item.keyed_at = now()
@@ -174,6 +179,20 @@ def key_item(item: Item, answer: Any, explanation: str, user_id: int) -> bool:
     if changed:
         reindex(item)
     return changed
+
+
+def export_text(fmt: str, items: list[dict[str, Any]]) -> str:
+    """The bank in an exchange format, with the site's multiple-choice rule (and its images, for Moodle XML)."""
+    from flask import current_app
+
+    from app.bank.exchange import EXPORTERS, export_moodle_xml
+    from app.models import Attachment
+
+    rule = current_app.config["MULTI_CHOICE_RULE"]
+    if fmt == "moodle-xml":
+        media = {sha: data for sha, data in db.session.execute(sa.select(Attachment.sha256, Attachment.data))}
+        return export_moodle_xml(items, multi_rule=rule, media=media)
+    return EXPORTERS[fmt](items, multi_rule=rule)
 
 
 def item_data(item: Item) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from app.authoring import bp
 from app.authoring import imports as imp
 from app.authoring import services as svc
 from app.authoring.forms import ActionForm, ImportForm
-from app.bank.exchange import EXPORTERS, FORMATS
+from app.bank.exchange import FORMATS
 from app.bank.services import item_query
 from app.extensions import db
 
@@ -41,7 +41,7 @@ def export_download(fmt: str):
         abort(404)
     items = [i.to_dict() for i in db.session.scalars(item_query())]
     filename, mimetype = DOWNLOADS[fmt]
-    return _download(EXPORTERS[fmt](items), filename, mimetype)
+    return _download(svc.export_text(fmt, items), filename, mimetype)
 
 
 def _download(text: str, filename: str, mimetype: str) -> Response:
@@ -52,20 +52,25 @@ def _download(text: str, filename: str, mimetype: str) -> Response:
 @bp.route("/import", methods=["GET", "POST"])
 @role_required("instructor")
 def import_upload():
-    form = ImportForm()
+    form = ImportForm(topic_names=list(svc.topics_by_name()))
     if form.validate_on_submit():
         upload = form.file.data
         filename = getattr(upload, "filename", "") or ""
         fmt = imp.detect_format(filename, form.format.data)
         data = upload.read() if upload else b""
+        if upload:
+            upload.close()  # a large upload is spooled to a temporary file: release it now
         if not filename or not data:
             form.file.errors.append("请选择要导入的文件")
         elif fmt is None:
             form.format.errors.append("无法从扩展名识别格式,请选择格式(.gift/.txt、.xml、.json、.yaml/.yml)")
         elif imp.decode(data) is None:
             form.file.errors.append("文件不是 UTF-8 编码:请另存为 UTF-8 后再上传")
+        elif form.topic.data not in svc.topics_by_name():
+            form.topic.errors.append("请选择一个专题")
         else:
-            token = imp.store_upload(current_app.instance_path, current_user.id, filename, fmt, data)
+            options = {"topic": form.topic.data, "tags": form.tag_list()}
+            token = imp.store_upload(current_app.instance_path, current_user.id, filename, fmt, data, options)
             return redirect(url_for("authoring.import_review", token=token))
     return render_template("authoring/import.html", form=form, formats=FORMATS)
 
@@ -75,7 +80,8 @@ def _plan(token: str) -> imp.ImportPlan:
     if stored is None:
         abort(404)
     meta, data = stored
-    return imp.plan_import(imp.decode(data) or "", meta["format"], meta["filename"])
+    return imp.plan_import(imp.decode(data) or "", meta["format"], meta["filename"], meta.get("topic"),
+                           meta.get("tags"), author=current_user.name)
 
 
 @bp.route("/import/<token>")
@@ -94,7 +100,7 @@ def import_confirm(token: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     if not plan.ok:
-        flash("文件有错误,没有导入任何题目。请修改文件后重新上传。", "danger")
+        flash("文件无法读取或没有可以导入的题目，没有导入任何题目。请修改文件后重新上传。", "danger")
         return render_template("authoring/import_review.html", plan=plan, token=token, form=ActionForm(),
                                formats=FORMATS)
     try:

@@ -1,12 +1,14 @@
 """Public pages: home, the bank browser and search, item pages, topics and reading pages."""
 
+import re
+
 import sqlalchemy as sa
-from flask import abort, current_app, render_template, request
+from flask import Response, abort, current_app, render_template, request
 
 from app.bank import bp
 from app.bank.services import item_query, notes_for_topics, seed_names
 from app.extensions import db
-from app.models import Item, ItemSource, Note, Topic
+from app.models import Attachment, Item, ItemSource, Note, Topic
 from question_bank.schema import ITEM_TYPES
 
 
@@ -97,3 +99,15 @@ def seeds():
         sa.select(ItemSource.seed, ItemSource.section, sa.func.count(sa.distinct(ItemSource.item_id)))
         .group_by(ItemSource.seed, ItemSource.section).order_by(ItemSource.seed, sa.func.min(ItemSource.id))).all()
     return render_template("bank/seeds.html", rows=rows)
+
+
+@bp.route("/media/<sha>/<name>")
+def media(sha: str, name: str):
+    """An image an item's text refers to (carried in from a Moodle XML file); content-addressed, so cached long."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha):
+        abort(404)
+    row = db.session.execute(sa.select(Attachment.mimetype, Attachment.data).where(Attachment.sha256 == sha)).first()
+    if row is None or not row.mimetype.startswith("image/"):
+        abort(404)
+    return Response(row.data, mimetype=row.mimetype, headers={
+        "Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"})

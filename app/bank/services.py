@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -80,12 +81,31 @@ def apply_item_content(item: Item, data: dict[str, Any], topics_by_name: dict[st
     if {t.id for t in item.topics} != {t.id for t in wanted_topics}:
         item.topics = wanted_topics
         changed = True
+    if apply_provenance(item, data):
+        changed = True
     wanted_sources = [(str(s["seed"]), str(s["section"]), str(s.get("number", ""))) for s in data.get("sources", [])]
     if [(s.seed, s.section, s.number) for s in item.sources] != wanted_sources:
         item.sources = [ItemSource(seed=seed, section=section, number=number, position=n)
                         for n, (seed, section, number) in enumerate(wanted_sources)]
         changed = True
     return changed
+
+
+def apply_provenance(item: Item, data: dict[str, Any]) -> bool:
+    """Write the instructor-provenance fields (author, references, tags) of the export contract onto an item."""
+    author = data.get("author") if isinstance(data.get("author"), dict) else {}
+    name = str(author.get("name") or "")[:80]
+    when = author.get("date")
+    try:
+        authored_on = date.fromisoformat(str(when)) if when else None
+    except ValueError:
+        authored_on = None
+    wanted = (name, authored_on if name else None, list(data.get("references") or []) or None,
+              list(data.get("tags") or []) or None)
+    if (item.author_name, item.authored_on, item.reference_list, item.tags) == wanted:
+        return False
+    item.author_name, item.authored_on, item.reference_list, item.tags = wanted
+    return True
 
 
 def bank_entry_hash(data: dict[str, Any]) -> str:
@@ -95,6 +115,9 @@ def bank_entry_hash(data: dict[str, Any]) -> str:
 
     blob = {"content": normalise_content(data), "topics": sorted(data.get("topics", [])),
             "sources": data.get("sources", [])}
+    for name in ("author", "references", "tags"):  # only instructors' items have them: seed hashes stay as they were
+        if data.get(name):
+            blob[name] = data[name]
     return hashlib.sha256(json.dumps(blob, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -7,7 +7,8 @@ from typing import Any
 import yaml
 
 FIELD_ORDER = ("id", "type", "stem", "options", "answer", "key_source", "options_source", "explanation",
-               "correction", "parts", "blanks", "key_points", "topics", "sources", "source_text", "notes")
+               "correction", "parts", "blanks", "key_points", "topics", "sources", "author", "references", "tags",
+               "source_text", "notes")
 
 
 class _Dumper(yaml.SafeDumper):

@@ -2,10 +2,10 @@
 
 import importlib
 
-from app.models.bank import Item, ItemSource, ItemVersion, Note, Topic, item_topics
+from app.models.bank import Attachment, Item, ItemSource, ItemVersion, Note, Topic, item_topics
 from app.models.users import User
 
-__all__ = ["Item", "ItemSource", "ItemVersion", "Note", "Topic", "User", "item_topics"]
+__all__ = ["Attachment", "Item", "ItemSource", "ItemVersion", "Note", "Topic", "User", "item_topics"]
 
 # Feature modules add their own tables when present.
 for _name in ("practice", "classes", "assignments", "sandbox"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -64,6 +64,14 @@ class Item(db.Model):
     keyed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     keyed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     flagged: Mapped[str] = mapped_column(sa.String(200), default="")  # why statistics flag it as possibly miskeyed
+    # Provenance of an instructor's own item (written in the app or imported): who wrote it and when. Such an
+    # item needs no seed source; ``reference_list`` holds free-text sources (讲义, 教材页码) and ``tags`` the
+    # labels that are not topics (e.g. a Moodle category that matches no topic). Not versioned content.
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    author_name: Mapped[str] = mapped_column(sa.String(80), default="")
+    authored_on: Mapped[date | None] = mapped_column(sa.Date)
+    reference_list: Mapped[list | None] = mapped_column(sa.JSON)
+    tags: Mapped[list | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -88,7 +96,20 @@ class Item(db.Model):
         data: dict[str, Any] = {"id": self.uid, **self.content()}
         data["topics"] = [t.name for t in self.topics]
         data["sources"] = [s.to_dict() for s in self.sources]
+        data.update(self.provenance())
         return data
+
+    def provenance(self) -> dict[str, Any]:
+        """The instructor-provenance fields of the export contract (empty for items from the seeds)."""
+        out: dict[str, Any] = {}
+        if self.author_name:
+            out["author"] = {"name": self.author_name,
+                             "date": self.authored_on.isoformat() if self.authored_on else None}
+        if self.reference_list:
+            out["references"] = list(self.reference_list)
+        if self.tags:
+            out["tags"] = list(self.tags)
+        return out
 
 
 def content_hash(content: dict[str, Any]) -> str:
@@ -133,3 +154,15 @@ class Note(db.Model):
     body: Mapped[str] = mapped_column(sa.Text)
     topics: Mapped[list] = mapped_column(sa.JSON, default=list)
     sources: Mapped[list] = mapped_column(sa.JSON, default=list)
+
+
+class Attachment(db.Model):
+    """A file an item's text refers to (an image carried in from a Moodle XML upload), served at /media/<sha256>/."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    mimetype: Mapped[str] = mapped_column(sa.String(64))
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), index=True)
