@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,9 @@ from question_bank.schema import (
     REQUIRED_FIELDS,
 )
 
-BANK_DIR = Path(__file__).resolve().parent
-SEEDS_DIR = BANK_DIR.parent.parent / "shared" / "seeds"
+# CRM_BANK_DIR points the loader at another copy of the bank (e.g. a work-in-progress rubric set to evaluate).
+BANK_DIR = Path(os.environ.get("CRM_BANK_DIR") or Path(__file__).resolve().parent)
+SEEDS_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 _ID_RE = re.compile(ID_PATTERN)
 _OPTION_KEY_RE = re.compile(r"^[A-Z]$")
 
