@@ -223,6 +223,7 @@ def analyse(answer: str) -> tuple[Clause, ...]:
     """Split an answer into clauses (within sentences), each with its predicate flag and negated spans."""
     text = normalise(answer)
     clauses: list[Clause] = []
+    spaced_flags: list[int] = []
     for n, (s_start, s_end) in enumerate(_spans(SENTENCE_SPLIT, text, 0, len(text))):
         for c_start, c_end in _spans(CLAUSE_SPLIT, text, s_start, s_end):
             piece = text[c_start:c_end]
@@ -232,6 +233,12 @@ def analyse(answer: str) -> tuple[Clause, ...]:
             spaced = text[c_start - 1:c_start].isspace() or text[c_end:c_end + 1].isspace()
             predicate = _has_predicate(piece, WORDS_IN_SPACED_CLAUSE if spaced else 2)
             clauses.append(Clause(c_start, c_end, piece, n, predicate, _negated_spans(piece, c_start)))
+            if spaced:
+                spaced_flags.append(len(clauses) - 1)
+    # an answer that is mostly terms between spaces is a keyword list: its few longer chunks are list entries too
+    if len(spaced_flags) >= 3 and sum(clauses[i].predicate for i in spaced_flags) * 2 < len(spaced_flags):
+        for i in spaced_flags:
+            clauses[i] = replace(clauses[i], predicate=False)
     return tuple(clauses)
 
 
