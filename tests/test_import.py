@@ -160,3 +160,14 @@ def test_an_upload_belongs_to_its_uploader(app, client, instructor):
     assert other.get(url).status_code == 404
     assert other.get("/manage/import/../../secret_key").status_code == 404
     assert instructor.get("/manage/import/not-a-token").status_code == 404
+
+
+def test_a_malformed_rubric_is_refused_with_its_reason_not_a_500(app, instructor):
+    item = existing(app, type="term_definition")
+    bad = {**item, "id": "s900-imp-rubric", "key_source": "instructor",
+           "key_points": [{"point": "要点", "expressions": ["很" * 40], "weight": 7}]}
+    before = counts(app)
+    _, html = upload(instructor, json.dumps({"items": [bad]}, ensure_ascii=False), "rubric.json")
+    assert summary(html)[3] == 1
+    assert "超过 30 字" in html and "weight 必须是 1 到 5 的整数" in html
+    assert counts(app) == before
