@@ -218,7 +218,7 @@ def test_self_assessment_keeps_both_scores(app, student):
     set_url = student.get(f"/practice/items/{item['uid']}").headers["Location"]
     _, feedback_url = answer_current(student, set_url, ["不知道"])
     html = student.get(feedback_url).get_data(as_text=True)
-    assert "要点覆盖" in html and "未答到" in html
+    assert "评分要点" in html and "未答到" in html and "参考分" in html
     response_id = int(feedback_url.rsplit("/", 1)[1])
     post_form(student, f"/practice/responses/{response_id}/assess", {"rating": "partial"}, page=feedback_url)
     with app.app_context():

@@ -20,7 +20,7 @@ from question_bank.schema import ITEM_TYPES
 FORMATS = {"json": "JSON", "gift": "GIFT", "moodle-xml": "Moodle XML", "yaml": "YAML"}
 GIFT_SPECIAL = "~=#{}:"
 META_FIELDS = ("type", "options", "key_source", "options_source", "explanation", "correction", "parts", "blanks",
-               "key_points", "notes", "source_text", "sources", "topics", "answer")
+               "key_points", "notes", "source_text", "sources", "topics", "answer", "explanation_source", "printed_key")
 # Moodle accepts only these fractions for answers.
 MOODLE_FRACTIONS = [100, 90, 83.33333, 80, 75, 70, 66.66667, 60, 50, 40, 33.33333, 30, 25, 20, 16.66667,
                     14.28571, 12.5, 11.11111, 10, 5]
@@ -44,9 +44,12 @@ def export_json(items: list[dict[str, Any]]) -> str:
         }
         if item.get("parts"):
             data["parts"] = item["parts"]
-        for extra in ("options_source", "correction", "blanks", "key_points", "notes", "source_text"):
+        for extra in ("options_source", "correction", "blanks", "key_points", "notes", "source_text",
+                      "explanation_source"):
             if item.get(extra):
                 data[extra] = item[extra]
+        if item.get("printed_key") is not None:  # may be false (a corrected true/false key)
+            data["printed_key"] = item["printed_key"]
         out.append(data)
     return json.dumps({"items": out}, ensure_ascii=False, indent=2) + "\n"
 

@@ -45,7 +45,8 @@ def item_search_text(data: dict[str, Any]) -> str:
 def normalise_content(data: dict[str, Any]) -> dict[str, Any]:
     """Fill absent content fields with their empty values so hashes compare like with like."""
     empty: dict[str, Any] = {"explanation": "", "correction": "", "source_text": "", "options": None, "answer": None,
-                             "options_source": None, "parts": None, "blanks": None, "key_points": None, "notes": None}
+                             "options_source": None, "parts": None, "blanks": None, "key_points": None, "notes": None,
+                             "explanation_source": None, "printed_key": None}
     content = {name: data.get(name, empty.get(name)) for name in CONTENT_FIELDS}
     for name in ("explanation", "correction", "source_text"):
         content[name] = content[name] or ""
