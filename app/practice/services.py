@@ -401,6 +401,8 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
             row = ExamAnswer(attempt_id=attempt.id, position=position, answer=None, flagged=False, saved_at=when)
             db.session.add(row)
         row.score = points
+        if attempt.assignment_id is not None and not blank and result.detail.get("verdict") == "review":
+            row.review_status = "pending"  # the instructor's grading queue decides (app/assignments/review.py)
         total += points
         record = ResponseRecord(user_id=attempt.user_id, item_id=item.id, item_version=entry["version"], mode="exam",
                                 exam_id=attempt.id, answer=value, score=result.score, correct=result.correct,
