@@ -137,3 +137,50 @@ def test_flask_grade_refuses_unknown_unkeyed_and_self_assessed_items(app, runner
     assert refused.exit_code != 0 and "自评" in refused.output
     human = run_grade(runner, "s003-p1-td-02", "客户对产品产生了好感。")
     assert human.exit_code == 0 and "得分" in human.output
+
+
+# ---------------------------------------------------------------- pages, sync and exports
+
+def test_essay_self_assessment_rates_the_rubric_points_not_split_sentences():
+    essay = {"type": "essay", "stem": "论述客户满意与客户忠诚的关系", "answer": "满意是忠诚的前提。满意未必忠诚。",
+             "key_source": "source",
+             "key_points": [{"point": "满意是忠诚的前提", "expressions": ["前提"], "weight": 2},
+                            {"point": "满意未必忠诚", "expressions": ["未必"], "weight": 1}]}
+    result = grade(essay, "我的论述")
+    assert result.score is None and result.detail["rubric"] == ["满意是忠诚的前提", "满意未必忠诚"]
+
+
+def test_search_lists_reading_pages_as_well_as_questions(client):
+    html = client.get("/search?q=RFM").get_data(as_text=True)
+    assert "阅读材料" in html and "RFM模型及在行业应用" in html and "/notes/s001-rfm" in html
+    assert "没有找到相关的阅读材料" in client.get("/search?q=不存在的词语xyz").get_data(as_text=True)
+
+
+def test_a_corrected_key_is_synced_exported_and_announced(app, client, runner, tmp_path):
+    import shutil
+
+    import yaml
+
+    from question_bank import BANK_DIR
+
+    bank_dir = tmp_path / "bank"
+    shutil.copytree(BANK_DIR, bank_dir, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    path = bank_dir / "s002_crm_exercises.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    item = next(i for i in data["items"] if i["type"] == "true_false" and i["key_source"] == "source")
+    item.update(key_source="corrected", printed_key=item["answer"], answer=not item["answer"],
+                explanation_source="seed",
+                explanation="资料写道「客户满意不等于客户忠诚」(依据:《客户关系管理重点》问答题三)。")
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    result = runner.invoke(args=["bank", "sync", "--bank-dir", str(bank_dir)])
+    assert result.exit_code == 0, result.output
+    page = client.get(f"/bank/items/{item['id']}").get_data(as_text=True)
+    assert "这道题源文档印的答案与教材其他部分矛盾" in page and "源文档所印答案" in page
+    assert "依据:《客户关系管理重点》问答题三" in page
+    exported = json.loads(runner.invoke(args=["bank", "export", "--format", "json"]).output)
+    row = next(i for i in exported["items"] if i["id"] == item["id"])
+    assert row["printed_key"] is item["printed_key"] and row["explanation_source"] == "seed"
+    assert row["key_source"] == "corrected" and row["answer"] is (not item["printed_key"])
+    as_yaml = yaml.safe_load(runner.invoke(args=["bank", "export", "--format", "yaml"]).output)
+    row = next(i for i in as_yaml["items"] if i["id"] == item["id"])
+    assert row["printed_key"] is item["printed_key"] and row["explanation_source"] == "seed"
