@@ -53,6 +53,8 @@ STOPWORDS = frozenset(
 # Negation cues (jieba tokens). A cue followed by 的 modifies a noun (以前没有的新客户) and negates nothing.
 NEGATORS = frozenset(["不", "没有", "没", "并非", "非", "无需", "无须", "不需要", "不是", "不用", "不必", "未", "毫无",
                       "不能", "不会", "并不", "绝不", "从不", "不再", "别", "勿", "无法", "不应", "不应该", "不该"])
+# Cues that may form an adjective with the next word (不完全的, 没有限制的) rather than deny the clause.
+MODIFIER_NEGATORS = frozenset(["不", "没", "没有", "未", "无"])
 # jieba joins some cues with what follows (并不需要): a token starting with one of these is a negation too.
 NEGATOR_PREFIXES = ("并不", "不需", "不用", "不必", "不能", "不会", "不应", "不是", "不再", "没有", "没", "未", "从不",
                     "从未", "绝不", "无需", "无须", "无法", "毫无", "并非", "也不", "都不", "就不")
@@ -205,7 +207,7 @@ def _negated_spans(text: str, start: int) -> list[tuple[int, int]]:
     for i, token in enumerate(tokens):
         if not is_negator(token):
             continue
-        if "的" in tokens[i + 1:i + 3]:
+        if tokens[i + 1:i + 2] == ["的"] or (token in MODIFIER_NEGATORS and tokens[i + 2:i + 3] == ["的"]):
             continue  # 以前没有的新客户, 不完全的数据: a modifier, not a negation of the clause
         scope_end = len(text)
         for breaker in SCOPE_BREAKERS:
