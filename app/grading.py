@@ -122,6 +122,11 @@ class FillBlank(QuestionType):
         return GradeResult(1.0 if right else 0.0, right, {})
 
 
+def rubric_labels(key_points: list[Any] | None) -> list[str]:
+    """The point texts of a rubric: curated points are {point, expressions, weight}, older ones plain strings."""
+    return [p["point"] if isinstance(p, dict) else str(p) for p in key_points or []]
+
+
 class KeyPointType(QuestionType):
     """名词解释 and 简答: the rubric's points stated in the answer (app/keypoints.py), with a verdict.
 
@@ -155,7 +160,7 @@ class SelfAssessed(QuestionType):
     def rubric(self, content: dict[str, Any]) -> list[str]:
         """The points a student rates: the rubric's point labels, else the sub-questions, else the answer's parts."""
         if content.get("key_points"):
-            return point_labels(content)
+            return rubric_labels(content["key_points"])
         if content.get("parts"):
             return [p.get("stem", "") for p in content["parts"]]
         return point_labels(content)

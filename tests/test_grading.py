@@ -184,3 +184,12 @@ def test_a_corrected_key_is_synced_exported_and_announced(app, client, runner, t
     as_yaml = yaml.safe_load(runner.invoke(args=["bank", "export", "--format", "yaml"]).output)
     row = next(i for i in as_yaml["items"] if i["id"] == item["id"])
     assert row["printed_key"] is item["printed_key"] and row["explanation_source"] == "seed"
+
+
+def test_the_item_form_shows_a_curated_rubric_by_its_labels(app, instructor):
+    from tests.test_grading_queue import make_term
+
+    uid = make_term(app)
+    page = instructor.get(f"/manage/items/{uid}/edit")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "重复购买的倾向" in html and "expressions" not in html
