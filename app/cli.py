@@ -31,10 +31,15 @@ BANK_DIR_OPTION = click.option("--bank-dir", type=click.Path(exists=True, file_o
 @bank_cli.command("validate")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @BANK_DIR_OPTION
-def bank_validate(files: tuple[Path, ...], bank_dir: Path | None) -> None:
+@click.option("--strict/--no-strict", default=None,
+              help="也要求每道源文档题目都有解析、解析来源和评分要点(默认按 question_bank/schema.py 的设置)")
+def bank_validate(files: tuple[Path, ...], bank_dir: Path | None, strict: bool | None) -> None:
     """Validate the bank files (all of question_bank/ by default)."""
+    from question_bank.schema import REQUIRE_COMPLETE_CONTENT
+
     try:
-        bank = load_bank(bank_dir or BANK_DIR, paths=list(files) or None)
+        bank = load_bank(bank_dir or BANK_DIR, paths=list(files) or None,
+                         strict=REQUIRE_COMPLETE_CONTENT if strict is None else strict)
     except BankError as exc:
         for line in exc.problems:
             click.echo(line, err=True)

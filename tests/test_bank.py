@@ -151,6 +151,15 @@ def test_validate_command_reports_clean_bank(runner):
     assert f"题库有效:{len(BANK.items)} 题" in result.output
 
 
+def test_strict_validation_names_every_item_missing_its_content(runner, tmp_path):
+    bank_dir = _copy_bank(tmp_path)
+    _write_items(bank_dir / "s900_a.yaml", [good_item(id="s000-sc-98")])  # a seed item without 解析
+    result = runner.invoke(args=["bank", "validate", "--strict", "--bank-dir", str(bank_dir)])
+    assert result.exit_code != 0
+    assert "s900_a.yaml: s000-sc-98: 缺少字段 explanation(每道题都要有解析)" in result.output
+    assert "未做任何改动" in result.output
+
+
 def test_sync_is_idempotent_and_updates_by_stable_id(app, runner, tmp_path):
     result = runner.invoke(args=["bank", "sync"])
     assert result.exit_code == 0, result.output
