@@ -193,3 +193,6 @@ def test_the_item_form_shows_a_curated_rubric_by_its_labels(app, instructor):
     page = instructor.get(f"/manage/items/{uid}/edit")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "重复购买的倾向" in html and "expressions" not in html
+    item_page = instructor.get(f"/bank/items/{uid}").get_data(as_text=True)
+    assert "评分要点" in item_page and "重复购买的倾向" in item_page and "参考分" in item_page
+    assert "要点:好感、偏好、重复购买。" in item_page  # the explanation
