@@ -5,8 +5,9 @@ in ONE clause of the answer. Four rules keep the score honest:
 
 - **stem words earn nothing**: an expression whose every term already appears in the question stem is ignored, so
   echoing the question scores 0;
-- **negation**: a term inside the scope of a negation (不/没有/并非/无需/不需要/不是/…, scoping forward to the end of
-  its clause, or 与……无关/没有关系 scoping back to 与) does not count, unless the model answer negates it too;
+- **negation**: a clause under a negation (不/没有/并非/无需/不需要/不是/…, up to a contrast 而是/但; or ending in
+  与……无关/没有关系), or stating a 从 A 到 B of the model answer the other way round, states nothing: its terms do
+  not count, unless the model answer negates them too;
 - **clauses**: a point counts fully only inside a clause — a chunk of text with a predicate (a verb or copula) and
   something it says of. A bare list of terms (no predicate) earns ``LIST_CREDIT`` of a point. Items whose model
   answer is itself a bare list (运营型、协作型、分析型) are exempt;
@@ -58,9 +59,8 @@ MODIFIER_NEGATORS = frozenset(["不", "没", "没有", "未", "无"])
 # jieba joins some cues with what follows (并不需要): a token starting with one of these is a negation too.
 NEGATOR_PREFIXES = ("并不", "不需", "不用", "不必", "不能", "不会", "不应", "不是", "不再", "没有", "没", "未", "从不",
                     "从未", "绝不", "无需", "无须", "无法", "毫无", "并非", "也不", "都不", "就不")
-# Backward cues: 与 X (也)无关 / 没有关系 / 没关系 negate X.
+# Backward cues: 与 X (也)无关 / 没有关系 / 没关系 deny the clause they end.
 UNRELATED = re.compile(r"(无关|没有关系|没关系|毫无关系|不相关|没有联系|无联系)")
-RELATION_OPENERS = ("与", "和", "跟", "同")
 SCOPE_BREAKERS = ("而是", "但是", "但", "却", "而")
 # Words that make a clause state something even when the tagger misses the verb (产生了好感 tags 产生 as a noun).
 PREDICATE_WORDS = frozenset(["是", "为", "指", "即", "属于", "叫", "称为", "意味着", "在于", "就是", "是指", "即是",
