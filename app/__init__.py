@@ -96,9 +96,11 @@ def _register_error_pages(app: Flask) -> None:
 
 
 def _register_template_globals(app: Flask) -> None:
+    from app.grading import rubric_labels
+    from app.keypoints import VERDICTS
     from question_bank.schema import ITEM_TYPES, KEY_SOURCES
 
-    app.jinja_env.globals.update(ITEM_TYPES=ITEM_TYPES, KEY_SOURCES=KEY_SOURCES,
+    app.jinja_env.globals.update(ITEM_TYPES=ITEM_TYPES, KEY_SOURCES=KEY_SOURCES, VERDICTS=VERDICTS, rubric_labels=rubric_labels,
                                  has_blueprint=lambda name: name in app.blueprints)
 
 

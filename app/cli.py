@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
 from app.models import Item, User
@@ -31,10 +31,15 @@ BANK_DIR_OPTION = click.option("--bank-dir", type=click.Path(exists=True, file_o
 @bank_cli.command("validate")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @BANK_DIR_OPTION
-def bank_validate(files: tuple[Path, ...], bank_dir: Path | None) -> None:
+@click.option("--strict/--no-strict", default=None,
+              help="也要求每道源文档题目都有解析、解析来源和评分要点(默认按 question_bank/schema.py 的设置)")
+def bank_validate(files: tuple[Path, ...], bank_dir: Path | None, strict: bool | None) -> None:
     """Validate the bank files (all of question_bank/ by default)."""
+    from question_bank.schema import REQUIRE_COMPLETE_CONTENT
+
     try:
-        bank = load_bank(bank_dir or BANK_DIR, paths=list(files) or None)
+        bank = load_bank(bank_dir or BANK_DIR, paths=list(files) or None,
+                         strict=REQUIRE_COMPLETE_CONTENT if strict is None else strict)
     except BankError as exc:
         for line in exc.problems:
             click.echo(line, err=True)
@@ -213,7 +218,43 @@ def setup_command(no_demo: bool) -> None:
     click.echo(f"数据库就绪:{n} 道题。")
 
 
+@click.command("grade")
+@click.option("--item", "item_uid", required=True, help="题目编号,如 s000-td-01")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出 score、verdict、points")
+@with_appcontext
+def grade_command(item_uid: str, as_json: bool) -> None:
+    """Grade the answer read from standard input against an item, the way the site grades it."""
+    import json
+
+    from app.grading import REGISTRY, grade, verdict_of
+    from app.keypoints import VERDICTS
+    from app.practice.services import version_content
+
+    item = db.session.scalar(sa.select(Item).where(Item.uid == item_uid))
+    if item is None:
+        raise click.ClickException(f"没有编号为 {item_uid} 的题目")
+    if not item.gradable:
+        raise click.ClickException(f"{item_uid} 没有答案,不能自动评分")
+    kind = REGISTRY[item.type]
+    if not kind.auto_graded:
+        raise click.ClickException(f"{item_uid} 是{'论述题' if item.type == 'essay' else '案例分析'},由学生按要点自评")
+    content = version_content(item)
+    text = sys.stdin.read()
+    result = grade(content, kind.parse([text], content))
+    verdict = verdict_of(result)
+    labels = result.detail.get("points") or []
+    found = result.detail.get("found") or []
+    points = [{"point": p, "found": bool(f)} for p, f in zip(labels, found, strict=False)]
+    if as_json:
+        click.echo(json.dumps({"score": result.score, "verdict": verdict, "points": points}, ensure_ascii=False))
+        return
+    click.echo(f"得分 {result.score:.2f} · {VERDICTS.get(verdict or '', verdict)}")
+    for point in points:
+        click.echo(f"  {'✓' if point['found'] else '✗'} {point['point']}")
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(grade_command)
     app.cli.add_command(bank_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(setup_command)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from app.keypoints import PASS_THRESHOLD, derive_key_points, score_key_points
+from app.keypoints import VERDICTS, point_labels, score_answer
 
 MULTI_CHOICE_RULES = {
     "all_or_nothing": "全对得分:选项与答案完全一致才得分,少选、多选、错选均不得分。",
@@ -128,15 +128,20 @@ def rubric_labels(key_points: list[Any] | None) -> list[str]:
 
 
 class KeyPointType(QuestionType):
-    """名词解释 and 简答: coverage of the model answer's key points."""
+    """名词解释 and 简答: the rubric's points stated in the answer (app/keypoints.py), with a verdict.
+
+    ``review`` (待复核) means the scorer is unsure: in practice the student's self-assessment decides, in an assignment
+    the instructor's grading queue does; ``score`` is then the suggested score.
+    """
 
     def grade(self, content, response, *, multi_rule="partial"):
-        # until the rubric scorer lands, a curated rubric is scored by its point labels
-        points = rubric_labels(content.get("key_points")) or derive_key_points(content.get("answer") or "")
-        result = score_key_points(points, response or "")
+        result = score_answer(content, response or "")
         score = round(result.score, 4)
-        return GradeResult(score, score >= PASS_THRESHOLD,
-                           {"points": points, "found": result.found, "spans": result.spans})
+        verdict = result.verdict
+        return GradeResult(score, verdict == "right" if verdict != "review" else None, {
+            "verdict": verdict, "points": result.points, "found": result.found,
+            "credit": [round(c, 3) for c in result.credit], "spans": result.spans,
+            "clauses": result.clauses, "structured": round(result.structured, 3)})
 
 
 class TermDefinition(KeyPointType):
@@ -153,11 +158,12 @@ class SelfAssessed(QuestionType):
     auto_graded = False
 
     def rubric(self, content: dict[str, Any]) -> list[str]:
+        """The points a student rates: the rubric's point labels, else the sub-questions, else the answer's parts."""
         if content.get("key_points"):
             return rubric_labels(content["key_points"])
         if content.get("parts"):
             return [p.get("stem", "") for p in content["parts"]]
-        return derive_key_points(content.get("answer") or "")
+        return point_labels(content)
 
     def parse(self, values, content):
         return "\n\n".join(v.strip() for v in values if v.strip())
@@ -176,6 +182,18 @@ class CaseStudy(SelfAssessed):
 
 REGISTRY: dict[str, QuestionType] = {t.name: t for t in (
     SingleChoice(), MultiChoice(), TrueFalse(), FillBlank(), TermDefinition(), ShortAnswer(), Essay(), CaseStudy())}
+
+
+def verdict_of(result: GradeResult) -> str | None:
+    """right | partial | wrong | review for an automatic grade, None for a self-assessed type."""
+    if result.score is None:
+        return None
+    verdict = result.detail.get("verdict")
+    if verdict in VERDICTS:
+        return str(verdict)
+    if result.correct:
+        return "right"
+    return "partial" if result.score > 0 else "wrong"
 
 
 def grade(content: dict[str, Any], response: Any, *, multi_rule: str = "partial") -> GradeResult:

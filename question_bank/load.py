@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,16 +13,21 @@ import yaml
 from question_bank.schema import (
     ALLOWED_FIELDS,
     CHOICE_TYPES,
+    EXPLANATION_SOURCES,
     ID_PATTERN,
     ITEM_TYPES,
     KEY_SOURCES,
     KEYED_SOURCES,
     OPTIONS_SOURCES,
+    REQUIRE_COMPLETE_CONTENT,
     REQUIRED_FIELDS,
+    RUBRIC_LIMITS,
+    RUBRIC_TYPES,
 )
 
-BANK_DIR = Path(__file__).resolve().parent
-SEEDS_DIR = BANK_DIR.parent.parent / "shared" / "seeds"
+# CRM_BANK_DIR points the loader at another copy of the bank (e.g. a work-in-progress rubric set to evaluate).
+BANK_DIR = Path(os.environ.get("CRM_BANK_DIR") or Path(__file__).resolve().parent)
+SEEDS_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 _ID_RE = re.compile(ID_PATTERN)
 _OPTION_KEY_RE = re.compile(r"^[A-Z]$")
 
@@ -51,7 +57,96 @@ def load_topics(bank_dir: Path = BANK_DIR) -> list[dict[str, str]]:
     return topics
 
 
-def _item_problems(item: Any, topic_names: set[str], seed_names: set[str] | None) -> list[str]:
+def rubric_problems(key_points: Any, *, plain_allowed: bool) -> list[str]:
+    """Reasons a ``key_points`` rubric is malformed: 1–10 points {point, expressions (1–12, ≤ 30 字), weight 1–5}.
+
+    Instructor items (s9xx) may list plain strings instead; each is a point whose only expression is its text.
+    """
+    limits = RUBRIC_LIMITS
+    if not isinstance(key_points, list) or not key_points:
+        return ["key_points 必须是非空列表"]
+    problems: list[str] = []
+    if len(key_points) > limits["points"]:
+        problems.append(f"key_points 最多 {limits['points']} 个要点,现有 {len(key_points)} 个")
+    for n, point in enumerate(key_points, 1):
+        where = f"key_points 第 {n} 个要点"
+        if isinstance(point, str):
+            if not plain_allowed:
+                problems.append(f"{where}必须写成 point、expressions、weight 的映射(纯文字要点只用于教师题)")
+            elif not point.strip() or len(point) > limits["plain_chars"]:
+                problems.append(f"{where}为空或超过 {limits['plain_chars']} 字")
+            continue
+        if not isinstance(point, dict):
+            problems.append(f"{where}必须是映射")
+            continue
+        unknown = sorted(str(k) for k in point if k not in ("point", "expressions", "weight"))
+        if unknown:
+            problems.append(f"{where}有未知字段 {', '.join(unknown)}")
+        label = point.get("point")
+        if not isinstance(label, str) or not label.strip():
+            problems.append(f"{where}缺少 point(要点名称)")
+        elif len(label) > limits["label_chars"]:
+            problems.append(f"{where}的 point 超过 {limits['label_chars']} 字")
+        expressions = point.get("expressions")
+        if not isinstance(expressions, list) or not expressions:
+            problems.append(f"{where}缺少 expressions(至少一个说法)")
+            expressions = []
+        elif len(expressions) > limits["expressions"]:
+            problems.append(f"{where}最多 {limits['expressions']} 个说法,现有 {len(expressions)} 个")
+        for expression in expressions:
+            if not isinstance(expression, str) or not [t for t in expression.split("+") if t.strip()]:
+                problems.append(f"{where}的说法 {expression!r} 不是文字")
+            elif len(expression) > limits["expression_chars"]:
+                problems.append(f"{where}的说法「{expression[:12]}…」超过 {limits['expression_chars']} 字")
+            elif any(not t.strip() for t in expression.split("+")):
+                problems.append(f"{where}的说法「{expression}」中“+”两边必须都有词")
+        weight = point.get("weight", 1)
+        if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= limits["weight"]:
+            problems.append(f"{where}的 weight 必须是 1 到 {limits['weight']} 的整数")
+    return problems
+
+
+def _policy_problems(item: dict[str, Any], seed_item: bool, strict: bool) -> list[str]:
+    """The key policy (FORMAT.md) and, for seed items, the content every item must carry."""
+    problems: list[str] = []
+    kind, key_source = item.get("type"), item.get("key_source")
+    explanation = str(item.get("explanation") or "").strip()
+    if "printed_key" in item and key_source != "corrected":
+        problems.append("printed_key 只用于 key_source: corrected 的题目")
+    if key_source == "corrected":
+        if item.get("printed_key") in (None, "", []):
+            problems.append("更正的答案(corrected)必须保留源文档所印答案 printed_key")
+        elif _same_key(item.get("printed_key"), item.get("answer")):
+            problems.append("printed_key 与 answer 相同,不是更正(应为 source)")
+    if key_source in ("derived", "corrected"):
+        label = "推导的答案(derived)" if key_source == "derived" else "更正的答案(corrected)"
+        if not explanation:
+            problems.append(f"{label}必须在 explanation 中引用支持它的源文档段落")
+        elif strict and (not re.search(r"「[^」]+」", explanation) or not re.search(r"《[^》]+》|依据", explanation)):
+            problems.append(f"{label}的 explanation 必须用「」引用源文档原文并注明出处(如《……》某节)")
+    source = item.get("explanation_source")
+    if source is not None and source not in EXPLANATION_SOURCES:
+        problems.append(f"explanation_source 必须是 {'/'.join(sorted(EXPLANATION_SOURCES))} 之一,而不是 {source!r}")
+    if source == "authored" and explanation and not re.search(r"编者|通识|补充", explanation):
+        problems.append("explanation_source 为 authored 的解析必须说明哪些内容是编者补充的")
+    if seed_item and strict:
+        if not explanation:
+            problems.append("缺少字段 explanation(每道题都要有解析)")
+        if source is None:
+            problems.append("缺少字段 explanation_source(seed 或 authored)")
+        if kind in RUBRIC_TYPES and key_source in KEYED_SOURCES and not item.get("key_points"):
+            problems.append(f"{kind} 有答案时必须有 key_points 评分要点")
+    return problems
+
+
+def _same_key(printed: Any, answer: Any) -> bool:
+    if isinstance(printed, list) and isinstance(answer, list):
+        return sorted(map(str, printed)) == sorted(map(str, answer))
+    return bool(printed == answer)
+
+
+def _item_problems(item: Any, topic_names: set[str], seed_names: set[str] | None,
+                   strict: bool = REQUIRE_COMPLETE_CONTENT) -> list[str]:
     """Return the reasons an item is malformed (empty if it is fine)."""
     if not isinstance(item, dict):
         return ["条目不是映射(mapping)"]
@@ -118,8 +213,13 @@ def _item_problems(item: Any, topic_names: set[str], seed_names: set[str] | None
                         problems.append(f"第 {n} 个小题缺少 stem")
     if key_source == "none" and answer not in (None, "", []) and kind != "case_study":
         problems.append("key_source 为 none 的题目不应有答案")
-    if key_source == "derived" and not str(item.get("explanation", "")).strip():
-        problems.append("推导的答案(derived)必须在 explanation 中引用支持它的源文档段落")
+    seed_item = isinstance(item_id, str) and item_id[1:2] == "0"  # s0xx: the seed documents; s9xx: the app
+    problems += _policy_problems(item, seed_item, strict)
+    if item.get("key_points") not in (None, []):
+        if kind not in RUBRIC_TYPES and kind != "case_study":
+            problems.append(f"{kind} 不应有 key_points")
+        else:
+            problems += rubric_problems(item.get("key_points"), plain_allowed=not seed_item)
     topics = item.get("topics") or []
     if not isinstance(topics, list):
         problems.append("topics 必须是列表")
@@ -137,8 +237,7 @@ def _item_problems(item: Any, topic_names: set[str], seed_names: set[str] | None
             continue
         if "number" not in source:
             problems.append(f"来源 {source!r} 缺少 number")
-        from_seeds = isinstance(item_id, str) and item_id[1] == "0"  # s0xx: the seed documents; s9xx: the app
-        if seed_names is not None and from_seeds and source["seed"] not in seed_names:
+        if seed_names is not None and seed_item and source["seed"] not in seed_names:
             problems.append(f"来源中的种子文件 {source['seed']!r} 不存在")
     notes = item.get("notes", [])
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
@@ -159,7 +258,8 @@ def _provenance_problems(item: dict[str, Any]) -> list[str]:
     return problems
 
 
-def load_file(path: Path, topic_names: set[str], seed_names: set[str] | None) -> tuple[list[dict[str, Any]], list[str]]:
+def load_file(path: Path, topic_names: set[str], seed_names: set[str] | None,
+              strict: bool = REQUIRE_COMPLETE_CONTENT) -> tuple[list[dict[str, Any]], list[str]]:
     """Parse one item file; return its items and its problems as ``file: id: reason`` lines."""
     try:
         with open(path, encoding="utf-8") as fh:
@@ -176,7 +276,7 @@ def load_file(path: Path, topic_names: set[str], seed_names: set[str] | None) ->
     items = []
     for n, item in enumerate(data["items"], 1):
         label = item.get("id", f"第 {n} 条") if isinstance(item, dict) else f"第 {n} 条"
-        problems += [f"{path.name}: {label}: {reason}" for reason in _item_problems(item, topic_names, seed_names)]
+        problems += [f"{path.name}: {label}: {reason}" for reason in _item_problems(item, topic_names, seed_names, strict)]
         items.append(item)
     return items, problems
 
@@ -185,8 +285,13 @@ def item_files(bank_dir: Path = BANK_DIR) -> list[Path]:
     return sorted(bank_dir.glob("s[0-9][0-9][0-9]_*.yaml"))
 
 
-def load_bank(bank_dir: Path = BANK_DIR, paths: list[Path] | None = None, check_seeds: bool = True) -> Bank:
-    """Load and validate every item file; raise ``BankError`` listing all problems if any."""
+def load_bank(bank_dir: Path = BANK_DIR, paths: list[Path] | None = None, check_seeds: bool = True,
+              strict: bool = REQUIRE_COMPLETE_CONTENT) -> Bank:
+    """Load and validate every item file; raise ``BankError`` listing all problems if any.
+
+    ``strict`` also requires what every seed item must carry (explanation, explanation_source, a rubric on keyed
+    名词解释/简答/论述); the shape and key-policy rules apply either way.
+    """
     topics = load_topics(bank_dir)
     topic_names = {t["name"] for t in topics}
     seed_names = {p.name for p in SEEDS_DIR.glob("*.txt")} if check_seeds and SEEDS_DIR.is_dir() else None
@@ -195,7 +300,7 @@ def load_bank(bank_dir: Path = BANK_DIR, paths: list[Path] | None = None, check_
     files: dict[str, list[str]] = {}
     seen: dict[str, str] = {}
     for path in paths if paths is not None else item_files(bank_dir):
-        file_items, file_problems = load_file(path, topic_names, seed_names)
+        file_items, file_problems = load_file(path, topic_names, seed_names, strict)
         problems += file_problems
         files[path.name] = []
         for item in file_items:

@@ -34,3 +34,10 @@ ALLOWED_FIELDS = frozenset(
 )
 REQUIRED_FIELDS = ("id", "type", "stem", "key_source", "topics", "sources")
 ID_PATTERN = r"^s\d{3}-[a-z0-9][a-z0-9-]*$"
+# Types scored by a key_points rubric (case_study may carry one too; essays are self-assessed on its points).
+RUBRIC_TYPES = frozenset({"term_definition", "short_answer", "essay"})
+RUBRIC_LIMITS = {"points": 10, "expressions": 12, "expression_chars": 30, "label_chars": 40, "weight": 5,
+                 "plain_chars": 200}
+# Whether every seed item must already carry explanation, explanation_source and (keyed 名词解释/简答/论述) a
+# rubric. The shape and key-policy checks apply regardless. Turned on once the content of issue 8 is merged.
+REQUIRE_COMPLETE_CONTENT = False

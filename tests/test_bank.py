@@ -52,6 +52,60 @@ def test_validator_accepts_a_good_item():
     assert _item_problems(good_item(), TOPICS, None) == []
 
 
+RUBRIC = [{"point": "重复购买的倾向", "expressions": ["重复购买", "再次+购买"], "weight": 2}]
+
+
+def term(**overrides):
+    return good_item(**{"id": "s000-td-99", "type": "term_definition", "stem": "客户忠诚", "options": None,
+                        "answer": "客户忠诚是指……进而重复购买的一种倾向。", "key_points": RUBRIC,
+                        "explanation": "要点:好感、偏好、重复购买。", "explanation_source": "seed", **overrides})
+
+
+@pytest.mark.parametrize(("overrides", "reason"), [
+    ({"key_points": "重复购买"}, "key_points 必须是非空列表"),
+    ({"key_points": [{"point": f"要点{n}", "expressions": ["词"]} for n in range(11)]}, "最多 10 个要点"),
+    ({"key_points": [{"point": "", "expressions": ["词"]}]}, "缺少 point"),
+    ({"key_points": [{"point": "要点", "expressions": []}]}, "缺少 expressions"),
+    ({"key_points": [{"point": "要点", "expressions": [f"词{n}" for n in range(13)]}]}, "最多 12 个说法"),
+    ({"key_points": [{"point": "要点", "expressions": ["很" * 31]}]}, "超过 30 字"),
+    ({"key_points": [{"point": "要点", "expressions": ["客户+"]}]}, "“+”两边必须都有词"),
+    ({"key_points": [{"point": "要点", "expressions": ["词"], "weight": 9}]}, "weight 必须是 1 到 5 的整数"),
+    ({"key_points": [{"point": "要点", "expressions": ["词"], "score": 1}]}, "未知字段 score"),
+    ({"key_points": ["重复购买"]}, "纯文字要点只用于教师题"),
+    ({"key_source": "corrected"}, "必须保留源文档所印答案 printed_key"),
+    ({"key_source": "corrected", "printed_key": "客户忠诚是指……进而重复购买的一种倾向。"}, "printed_key 与 answer 相同"),
+    ({"printed_key": "别的答案"}, "printed_key 只用于 key_source: corrected"),
+    ({"explanation_source": "guess"}, "explanation_source 必须是"),
+    ({"explanation_source": "authored"}, "必须说明哪些内容是编者补充的"),
+])
+def test_validator_checks_rubric_shape_and_key_policy(overrides, reason):
+    problems = _item_problems(term(**overrides), TOPICS, None)
+    assert any(reason in p for p in problems), problems
+
+
+def test_instructor_items_may_list_plain_string_points():
+    assert _item_problems(term(id="s900-td-1", key_points=["重复购买", "好感"]), TOPICS, None) == []
+    assert _item_problems(term(), TOPICS, None) == []
+
+
+@pytest.mark.parametrize(("overrides", "reason"), [
+    ({"explanation": ""}, "缺少字段 explanation"),
+    ({"explanation_source": None}, "缺少字段 explanation_source"),
+    ({"key_points": None}, "有答案时必须有 key_points"),
+    ({"key_source": "derived", "explanation": "资料支持这个答案。"}, "必须用「」引用源文档原文并注明出处"),
+    ({"key_source": "corrected", "printed_key": "别的", "explanation": "源文档印的是别的。"}, "必须用「」引用"),
+])
+def test_strict_validation_requires_every_seed_items_content(overrides, reason):
+    item = term(**overrides)
+    assert any(reason in p for p in _item_problems(item, TOPICS, None, strict=True))
+    cited = term(key_source="corrected", printed_key="别的",
+                 explanation="资料写道「客户忠诚……重复购买」(依据:《客户关系管理重点》名词解释 2)。")
+    assert _item_problems(cited, TOPICS, None, strict=True) == []
+    # instructor items (s9xx) are not held to the seed-content requirements
+    assert not [p for p in _item_problems({**item, "id": "s900-td-1"}, TOPICS, None, strict=True)
+                if "缺少字段 explanation" in p or "key_points" in p and "有答案时" in p]
+
+
 def _copy_bank(tmp_path: Path) -> Path:
     target = tmp_path / "bank"
     shutil.copytree(BANK_DIR, target, ignore=shutil.ignore_patterns("*.py", "__pycache__", "*draft*"))
@@ -95,6 +149,15 @@ def test_validate_command_reports_clean_bank(runner):
     result = runner.invoke(args=["bank", "validate"])
     assert result.exit_code == 0, result.output
     assert f"题库有效:{len(BANK.items)} 题" in result.output
+
+
+def test_strict_validation_names_every_item_missing_its_content(runner, tmp_path):
+    bank_dir = _copy_bank(tmp_path)
+    _write_items(bank_dir / "s900_a.yaml", [good_item(id="s000-sc-98")])  # a seed item without 解析
+    result = runner.invoke(args=["bank", "validate", "--strict", "--bank-dir", str(bank_dir)])
+    assert result.exit_code != 0
+    assert "s900_a.yaml: s000-sc-98: 缺少字段 explanation(每道题都要有解析)" in result.output
+    assert "未做任何改动" in result.output
 
 
 def test_sync_is_idempotent_and_updates_by_stable_id(app, runner, tmp_path):

@@ -185,3 +185,14 @@ def test_questions_sharing_a_title_are_told_apart_and_true_duplicates_named_by_t
     assert summary(html) == (2, 0, 0, 1)
     assert "第 5 行「问题」：与第 1 行「问题」是同一道题（题名、题型和题干都相同）" in html
     assert "s900-imp-" not in html.split("拒绝 1 题（不会导入）")[1].split("</section>")[0]
+
+
+def test_a_malformed_rubric_is_refused_with_its_reason_not_a_500(app, instructor):
+    item = existing(app, type="term_definition")
+    bad = {**item, "id": "s900-imp-rubric", "key_source": "instructor",
+           "key_points": [{"point": "要点", "expressions": ["很" * 40], "weight": 7}]}
+    before = counts(app)
+    _, html = upload(instructor, json.dumps({"items": [bad]}, ensure_ascii=False), "rubric.json")
+    assert summary(html)[3] == 1
+    assert "超过 30 字" in html and "weight 必须是 1 到 5 的整数" in html
+    assert counts(app) == before

@@ -194,6 +194,11 @@ TABLE: dict[str, Rule] = {
     "assignments.flag": Rule(lambda w: f"/assignments/{w.assignment_id}/statistics/flag", class_managers(302)),
     "assignments.item_search": Rule(lambda w: "/assignments/items", instructors()),
     "assignments.bank_statistics": Rule(lambda w: "/assignments/statistics", instructors()),
+    # the grading queue: any instructor opens it (and sees only their classes); only the class's settles an answer
+    "assignments.review_queue": Rule(lambda w: "/assignments/review", instructors()),
+    "assignments.review_answer": Rule(lambda w: f"/assignments/review/{w.extra['review_answer']}",
+                                      _roles(LOGIN, 403, 403, 302, 404, 302), data=lambda w: {"action": "accept"},
+                                      fresh=True),
     "assignments.bank_flag": Rule(lambda w: "/assignments/statistics/flag", instructors(302)),
     # ---- sandbox (a class's sandbox: its members and instructor; 404 for outsiders, who must not learn it exists)
     "sandbox.index": Rule(lambda w: "/sandbox/", signed_in()),
@@ -321,6 +326,18 @@ def build_world(app) -> World:
             db.session.add(assignment)
             db.session.flush()
             world.assignment_id = assignment.id
+            # an answer the automatic grading was unsure of, waiting in the instructor's grading queue
+            from app.models.practice import ExamAnswer, ExamAttempt
+
+            quiz = ExamAttempt(user_id=users["student"], title=assignment.title, assignment_id=assignment.id,
+                               paper=[{"item_id": item.id, "version": item.version, "points": 1, "order": []}],
+                               status="graded", score=0.5, max_score=1, submitted_at=now())
+            db.session.add(quiz)
+            db.session.flush()
+            pending = ExamAnswer(attempt_id=quiz.id, position=0, answer="答案", score=0.5, review_status="pending")
+            db.session.add(pending)
+            db.session.flush()
+            world.extra["review_answer"] = pending.id
         db.session.commit()
         if "sandbox" in app.blueprints:
             _sandbox_world(world, school_class.id, users)

@@ -44,4 +44,4 @@ from flask import Blueprint
 
 bp = Blueprint("assignments", __name__, url_prefix="/assignments")
 
-from app.assignments import hooks, routes  # noqa: E402,F401
+from app.assignments import hooks, review_routes, routes  # noqa: E402,F401

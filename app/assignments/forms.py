@@ -73,5 +73,11 @@ class OverrideForm(FlaskForm):
     clear = BooleanField("撤销改分(恢复为系统计算的得分)")
 
 
+class ReviewForm(FlaskForm):
+    """The grading queue: accept the suggested score, or give another."""
+
+    score = FloatField("改为", validators=[Optional()])
+
+
 class ActionForm(FlaskForm):
     """A button that posts (start an attempt, flag items, delete): CSRF only."""

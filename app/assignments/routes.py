@@ -42,7 +42,10 @@ def _manages(school_class: SchoolClass) -> bool:
 @login_required
 def index():
     """Every class of the user with its assignments."""
-    return render_template("assignments/index.html", classes=classes_of(current_user))
+    from app.assignments.review import pending_count
+
+    pending = pending_count(current_user) if current_user.is_instructor else 0
+    return render_template("assignments/index.html", classes=classes_of(current_user), review_pending=pending)
 
 
 @bp.route("/class/<int:class_id>/")

@@ -128,7 +128,10 @@ class ItemForm(FlaskForm):
     def item_dict(self, base: dict[str, Any] | None = None) -> dict[str, Any]:
         """The item the form describes, on top of ``base`` (fields the form does not edit, e.g. source_text)."""
         kind = self.type.data
-        data: dict[str, Any] = {k: v for k, v in (base or {}).items() if k in ("id", "source_text", "author", "tags")}
+        # explanation_source and printed_key have no control of their own: an edit keeps them (printed_key only while
+        # the key stays corrected)
+        data: dict[str, Any] = {k: v for k, v in (base or {}).items()
+                                if k in ("id", "source_text", "author", "tags", "explanation_source", "printed_key")}
         data.update(type=kind, stem=self.stem.data or "", key_source=self.key_source.data,
                     explanation=self.explanation.data or "", topics=list(self.topics.data or []),
                     sources=self.parsed_sources(), notes=_lines(self.notes.data) or None,
@@ -147,6 +150,8 @@ class ItemForm(FlaskForm):
             kept = (base or {}).get("key_points")
             # the form shows a curated rubric by its point labels only: unchanged labels keep the whole rubric
             data["key_points"] = kept if kept and lines == rubric_labels(kept) else (lines or None)
+        if data["key_source"] != "corrected":
+            data.pop("printed_key", None)
         if kind == "fill_blank":
             blanks = [[alt.strip() for alt in line.split("|") if alt.strip()] for line in _lines(self.blanks.data)]
             data["blanks"] = [b for b in blanks if b] or None

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Response, abort, current_app, render_template, request
 
 from app.bank import bp
-from app.bank.services import item_query, notes_for_topics, seed_names
+from app.bank.services import item_query, notes_for_topics, search_notes, seed_names
 from app.extensions import db
 from app.models import Attachment, Item, ItemSource, Note, Topic
 from question_bank.schema import ITEM_TYPES
@@ -39,7 +39,8 @@ def browse():
     page = db.paginate(item_query(item_type=item_type, topic=topic, seed=seed, q=q or None),
                        per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
     topics = db.session.scalars(sa.select(Topic).order_by(Topic.position)).all()
-    return render_template("bank/browse.html", page=page, topics=topics, seeds=seed_names(),
+    notes = search_notes(q) if q else []
+    return render_template("bank/browse.html", page=page, topics=topics, seeds=seed_names(), notes=notes,
                            item_type=item_type, topic=topic, seed=seed, q=q)
 
 

@@ -46,7 +46,8 @@ def item_search_text(data: dict[str, Any]) -> str:
 def normalise_content(data: dict[str, Any]) -> dict[str, Any]:
     """Fill absent content fields with their empty values so hashes compare like with like."""
     empty: dict[str, Any] = {"explanation": "", "correction": "", "source_text": "", "options": None, "answer": None,
-                             "options_source": None, "parts": None, "blanks": None, "key_points": None, "notes": None}
+                             "options_source": None, "parts": None, "blanks": None, "key_points": None, "notes": None,
+                             "explanation_source": None, "printed_key": None}
     content = {name: data.get(name, empty.get(name)) for name in CONTENT_FIELDS}
     for name in ("explanation", "correction", "source_text"):
         content[name] = content[name] or ""
@@ -196,6 +197,12 @@ def rebuild_search_index() -> None:
     db.session.execute(sa.text(f"INSERT INTO {FTS_TABLE}(rowid, body) SELECT id, search_text FROM item"))
 
 
+def contains(column: Any, term: str) -> sa.ColumnElement[bool]:
+    """A case-insensitive substring match with LIKE's wildcards escaped."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
+
+
 def search_condition(query: str) -> sa.ColumnElement[bool]:
     """A WHERE clause on Item matching every whitespace-separated term of the query.
 
@@ -205,8 +212,7 @@ def search_condition(query: str) -> sa.ColumnElement[bool]:
     terms = [t for t in query.split() if t][:8]
     conditions: list[sa.ColumnElement[bool]] = []
     for term in terms:
-        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = Item.search_text.ilike(f"%{escaped}%", escape="\\")
+        like = contains(Item.search_text, term)
         if _is_sqlite() and len(term) >= 3:
             phrase = '"' + term.replace('"', '""') + '"'
             fts = sa.text(f"item.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q{len(conditions)})")
@@ -214,6 +220,14 @@ def search_condition(query: str) -> sa.ColumnElement[bool]:
         else:
             conditions.append(like)
     return sa.and_(*conditions) if conditions else sa.true()
+
+
+def search_notes(query: str, limit: int = 20) -> list[Note]:
+    """Reading pages whose title or text holds every whitespace-separated term of the query (case-insensitive)."""
+    stmt = sa.select(Note)
+    for term in [t for t in query.split() if t][:8]:
+        stmt = stmt.where(sa.or_(contains(Note.title, term), contains(Note.body, term)))
+    return list(db.session.scalars(stmt.order_by(Note.slug).limit(limit)))
 
 
 def item_query(*, item_type: str | None = None, topic: Topic | None = None, seed: str | None = None,

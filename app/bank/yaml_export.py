@@ -6,9 +6,9 @@ from typing import Any
 
 import yaml
 
-FIELD_ORDER = ("id", "type", "stem", "options", "answer", "key_source", "options_source", "explanation",
-               "correction", "parts", "blanks", "key_points", "topics", "sources", "author", "references", "tags",
-               "source_text", "notes")
+FIELD_ORDER = ("id", "type", "stem", "options", "answer", "printed_key", "key_source", "options_source", "explanation",
+               "explanation_source", "correction", "parts", "blanks", "key_points", "topics", "sources", "author",
+               "references", "tags", "source_text", "notes")
 
 
 class _Dumper(yaml.SafeDumper):

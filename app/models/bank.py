@@ -23,8 +23,11 @@ item_topics = sa.Table(
 # The fields of an item that make up its content (a change in any of them is a new version).
 CONTENT_FIELDS = (
     "type", "stem", "options", "answer", "key_source", "options_source", "explanation", "correction",
-    "parts", "blanks", "key_points", "notes", "source_text",
+    "parts", "blanks", "key_points", "notes", "source_text", "explanation_source", "printed_key",
 )
+# Content fields added after items were first versioned: left out of the hash while empty, so adding them does
+# not make a new version of every item.
+LATER_FIELDS = ("explanation_source", "printed_key")
 
 
 class Topic(db.Model):
@@ -45,6 +48,8 @@ class Item(db.Model):
     key_source: Mapped[str] = mapped_column(sa.String(12), index=True)
     options_source: Mapped[str | None] = mapped_column(sa.String(12))
     explanation: Mapped[str] = mapped_column(sa.Text, default="")
+    explanation_source: Mapped[str | None] = mapped_column(sa.String(12))  # seed | authored
+    printed_key: Mapped[Any] = mapped_column(sa.JSON, nullable=True)  # key_source corrected: the key the seed printed
     correction: Mapped[str] = mapped_column(sa.Text, default="")
     parts: Mapped[list | None] = mapped_column(sa.JSON)
     blanks: Mapped[list | None] = mapped_column(sa.JSON)
@@ -113,7 +118,8 @@ class Item(db.Model):
 
 
 def content_hash(content: dict[str, Any]) -> str:
-    blob = json.dumps({k: content.get(k) for k in CONTENT_FIELDS}, ensure_ascii=False, sort_keys=True)
+    blob = json.dumps({k: content.get(k) for k in CONTENT_FIELDS
+                       if k not in LATER_FIELDS or content.get(k) is not None}, ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 

@@ -129,5 +129,10 @@ class ExamAnswer(db.Model):
     flagged: Mapped[bool] = mapped_column(default=False)
     saved_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     score: Mapped[float | None] = mapped_column()  # points earned, after grading
+    # 名词解释/简答 the scorer was unsure of (待复核) in an assignment: pending until the instructor accepts the
+    # suggested score or changes it (accepted | changed); None when the automatic grade stands
+    review_status: Mapped[str | None] = mapped_column(sa.String(12), index=True)
+    reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     attempt: Mapped[ExamAttempt] = relationship(back_populates="answers")
     __table_args__ = (sa.UniqueConstraint("attempt_id", "position"),)

@@ -92,7 +92,8 @@ def exam_breakdown(attempt: ExamAttempt, with_items: bool) -> dict[str, Any]:
                                 for i, k in enumerate(entry["order"])],
                 }
             items.append({"position": position, "item": item, "content": content, "given": given, "display": display,
-                          "earned": earned, "points": entry["points"], "record": records.get(item.id)})
+                          "earned": earned, "points": entry["points"], "record": records.get(item.id),
+                          "review_status": answers[position].review_status if position in answers else None})
     used = None
     if attempt.submitted_at and attempt.started_at:
         used = int((aware(attempt.submitted_at) - aware(attempt.started_at)).total_seconds())

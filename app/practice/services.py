@@ -142,17 +142,19 @@ def record_answer(owner: Owner, item: Item, values: list[str], mode: str, practi
     if practice_set is not None and practice_set.cursor < len(practice_set.item_ids) \
             and practice_set.item_ids[practice_set.cursor] == item.id:
         practice_set.cursor += 1
-    if owner.user_id is not None and result.score is not None:
+    # 待复核: the scorer is unsure, so the student's self-assessment (assess) decides what the 错题本 and review learn
+    if owner.user_id is not None and result.score is not None and result.detail.get("verdict") != "review":
         learn(owner.user_id, item.id, result.score, result.correct, record.created_at)
     db.session.flush()
     return record, result
 
 
 def assess(record: ResponseRecord, ratings: list[str]) -> None:
-    """Store the student's self-assessment; for self-assessed types it drives the 错题本 and review."""
+    """Store the student's self-assessment; for self-assessed types and 待复核 grades it drives the 错题本 and review."""
     record.self_ratings = ratings
     record.self_score = self_score(ratings)
-    if record.user_id is not None and record.score is None and record.self_score is not None:
+    decides = record.score is None or (record.detail or {}).get("verdict") == "review"
+    if record.user_id is not None and decides and record.self_score is not None:
         learn(record.user_id, record.item_id, record.self_score, record.self_score >= 0.6, now())
 
 
@@ -399,6 +401,8 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
             row = ExamAnswer(attempt_id=attempt.id, position=position, answer=None, flagged=False, saved_at=when)
             db.session.add(row)
         row.score = points
+        if attempt.assignment_id is not None and not blank and result.detail.get("verdict") == "review":
+            row.review_status = "pending"  # the instructor's grading queue decides (app/assignments/review.py)
         total += points
         record = ResponseRecord(user_id=attempt.user_id, item_id=item.id, item_version=entry["version"], mode="exam",
                                 exam_id=attempt.id, answer=value, score=result.score, correct=result.correct,
