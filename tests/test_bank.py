@@ -228,16 +228,6 @@ def test_every_item_source_is_in_the_census():
     assert stray == set()
 
 
-def test_no_two_seed_003_items_share_a_place_in_the_seed():
-    """A (seed, section, number) names one question: the second run of 简答 numbered 8.–13. is its own section."""
-    places = Counter((s["seed"], s["section"], s["number"]) for item in BANK.items for s in item["sources"]
-                     if s["seed"].startswith("003_"))
-    assert places and [place for place, n in places.items() if n > 1] == []
-    second_run = [i for i in BANK.items if i["id"].startswith("s003-p2-sa2-")]
-    assert len(second_run) == 6
-    assert len({s["section"] for i in second_run for s in i["sources"]}) == 1
-
-
 def test_every_type_of_the_seeds_is_present():
     types = Counter(i["type"] for i in BANK.items)
     for kind in ("single_choice", "multi_choice", "true_false", "term_definition", "short_answer", "essay", "case_study"):
