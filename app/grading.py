@@ -122,11 +122,17 @@ class FillBlank(QuestionType):
         return GradeResult(1.0 if right else 0.0, right, {})
 
 
+def rubric_labels(key_points: list[Any] | None) -> list[str]:
+    """The point texts of a rubric: curated points are {point, expressions, weight}, older ones plain strings."""
+    return [p["point"] if isinstance(p, dict) else str(p) for p in key_points or []]
+
+
 class KeyPointType(QuestionType):
     """名词解释 and 简答: coverage of the model answer's key points."""
 
     def grade(self, content, response, *, multi_rule="partial"):
-        points = content.get("key_points") or derive_key_points(content.get("answer") or "")
+        # until the rubric scorer lands, a curated rubric is scored by its point labels
+        points = rubric_labels(content.get("key_points")) or derive_key_points(content.get("answer") or "")
         result = score_key_points(points, response or "")
         score = round(result.score, 4)
         return GradeResult(score, score >= PASS_THRESHOLD,
@@ -148,7 +154,7 @@ class SelfAssessed(QuestionType):
 
     def rubric(self, content: dict[str, Any]) -> list[str]:
         if content.get("key_points"):
-            return list(content["key_points"])
+            return rubric_labels(content["key_points"])
         if content.get("parts"):
             return [p.get("stem", "") for p in content["parts"]]
         return derive_key_points(content.get("answer") or "")

@@ -8,6 +8,8 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from app.bank.exchange import gift_escape
 from app.extensions import db
@@ -26,9 +28,10 @@ def counts(app) -> tuple[int, int]:
 def upload(client, content: str | bytes, filename: str, fmt: str = ""):
     """Upload a file; return the dry-run page's URL and HTML (or the upload page's response if refused)."""
     data = content.encode("utf-8") if isinstance(content, str) else content
-    response = client.post("/manage/import", data={"csrf_token": csrf_token(client, "/manage/import"), "format": fmt,
-                                                    "file": (io.BytesIO(data), filename)},
-                           content_type="multipart/form-data")
+    # encoded in memory: for a body over 500 KB the test client would spool to a temporary file it never closes
+    boundary, body = encode_multipart({"csrf_token": csrf_token(client, "/manage/import"), "format": fmt,
+                                       "file": FileStorage(io.BytesIO(data), filename)})
+    response = client.post("/manage/import", data=body, content_type=f"multipart/form-data; boundary={boundary}")
     if response.status_code != 302:
         return None, response.get_data(as_text=True)
     url = response.headers["Location"]

@@ -22,6 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app.authoring.services import OPTION_KEYS
 from app.bank.exchange import FORMATS
 from app.formutil import choices, strip
+from app.grading import rubric_labels
 from app.models.users import ROLES
 from question_bank.schema import CHOICE_TYPES, ITEM_TYPES, KEY_SOURCES
 
@@ -56,7 +57,7 @@ class ItemForm(FlaskForm):
                                  validate_choice=False)
     explanation = TextAreaField("解析(Markdown;推导的答案须引用资料原文并注明出处)", filters=[strip])
     correction = TextAreaField("改正(判断题:改正后的说法或分析)", filters=[strip])
-    key_points = TextAreaField("得分要点(名词解释、简答:每行一个;不填则从参考答案自动拆分)", filters=[strip])
+    key_points = TextAreaField("得分要点(名词解释、简答、论述、案例:每行一个;不填则从参考答案自动拆分)", filters=[strip])
     blanks = TextAreaField("各空可接受的答案(每行一个空,同一空的多个答案用 | 分隔)", filters=[strip])
     parts = FieldList(FormField(PartForm), label="案例小题", min_entries=0, max_entries=MAX_PARTS)
     topics = SelectMultipleField("专题(可多选)", choices=[], validate_choice=False)
@@ -95,7 +96,7 @@ class ItemForm(FlaskForm):
         self.options_source.data = data.get("options_source") or "source"
         self.explanation.data = data.get("explanation") or ""
         self.correction.data = data.get("correction") or ""
-        self.key_points.data = "\n".join(data.get("key_points") or [])
+        self.key_points.data = "\n".join(rubric_labels(data.get("key_points")))
         self.blanks.data = "\n".join(" | ".join(alts) for alts in data.get("blanks") or [])
         parts = data.get("parts") or []
         while len(self.parts):
@@ -137,8 +138,11 @@ class ItemForm(FlaskForm):
             data["correction"] = self.correction.data or ""
         else:
             data["answer"] = self.answer_text.data or None
-        if kind in ("term_definition", "short_answer"):
-            data["key_points"] = _lines(self.key_points.data) or None
+        if kind in ("term_definition", "short_answer", "essay", "case_study"):
+            lines = _lines(self.key_points.data)
+            kept = (base or {}).get("key_points")
+            # the form shows a curated rubric by its point labels only: unchanged labels keep the whole rubric
+            data["key_points"] = kept if kept and lines == rubric_labels(kept) else (lines or None)
         if kind == "fill_blank":
             blanks = [[alt.strip() for alt in line.split("|") if alt.strip()] for line in _lines(self.blanks.data)]
             data["blanks"] = [b for b in blanks if b] or None
