@@ -51,9 +51,8 @@ def test_every_item_has_an_explanation_that_cites_by_title(item):
 def test_derived_keys_quote_a_passage_that_is_in_the_seeds(item):
     """The threshold for derived: a quotable sentence. Every quoted block must occur in one of the seeds."""
     seeds = "".join(p.read_text(encoding="utf-8") for p in seeds_dir().glob("*.txt"))
-    quotes = [line[1:].strip() for line in item["explanation"].splitlines() if line.startswith(">")]
-    quotes = [q for q in quotes if q]
-    assert quotes
+    quotes = re.findall(r"「([^」]+)」", item["explanation"])
+    assert quotes, "quotes the passage in 「」"
     for quote in quotes:
         for piece in re.split(r"……", quote):
             assert piece.strip() in seeds, piece
