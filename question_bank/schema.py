@@ -40,4 +40,4 @@ RUBRIC_LIMITS = {"points": 10, "expressions": 12, "expression_chars": 30, "label
                  "plain_chars": 200}
 # Whether every seed item must already carry explanation, explanation_source and (keyed 名词解释/简答/论述) a
 # rubric. The shape and key-policy checks apply regardless. Turned on once the content of issue 8 is merged.
-REQUIRE_COMPLETE_CONTENT = False
+REQUIRE_COMPLETE_CONTENT = True

@@ -26,6 +26,7 @@ def good_item(**overrides):
     item = {"id": "s000-sc-99", "type": "single_choice", "stem": "CRM最早期的雏形是(  )",
             "options": {"A": "数据库营销", "B": "呼叫中心", "C": "SFA", "D": "ERP"}, "answer": ["A"],
             "key_source": "source", "topics": ["CRM 概念"],
+            "explanation": "数据库营销是 CRM 的雏形(依据:《客户关系管理重点》单项选择题1)。", "explanation_source": "seed",
             "sources": [{"seed": "000_c565d983a41da886.txt", "section": "单项选择题", "number": 1}]}
     item.update(overrides)
     return item
@@ -41,6 +42,8 @@ def good_item(**overrides):
     ({"key_source": "guessed"}, "key_source 必须是"),
     ({"key_source": "derived", "explanation": ""}, "推导的答案(derived)必须"),
     ({"type": "multi_choice", "options": {"A": "x"}}, "选择题至少需要两个选项"),
+    ({"explanation": ""}, "缺少字段 explanation"),
+    ({"explanation_source": "guess"}, "explanation_source"),
     ({"type": "case_study", "options": None, "answer": None, "parts": []}, "案例分析题必须有 parts"),
 ])
 def test_validator_rejects_malformed_items(overrides, reason):
@@ -153,7 +156,9 @@ def test_validate_command_reports_clean_bank(runner):
 
 def test_strict_validation_names_every_item_missing_its_content(runner, tmp_path):
     bank_dir = _copy_bank(tmp_path)
-    _write_items(bank_dir / "s900_a.yaml", [good_item(id="s000-sc-98")])  # a seed item without 解析
+    item = good_item(id="s000-sc-98")
+    del item["explanation"], item["explanation_source"]  # a seed item without 解析
+    _write_items(bank_dir / "s900_a.yaml", [item])
     result = runner.invoke(args=["bank", "validate", "--strict", "--bank-dir", str(bank_dir)])
     assert result.exit_code != 0
     assert "s900_a.yaml: s000-sc-98: 缺少字段 explanation(每道题都要有解析)" in result.output
