@@ -49,12 +49,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.bank import bp as bank_bp
     from app.cli import register_cli
     from app.markdown import render_markdown
+    from app.timefmt import register as register_time_filter
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(bank_bp)
     _register_optional_blueprints(app)
     register_cli(app)
     app.jinja_env.filters["markdown"] = render_markdown
+    register_time_filter(app)
     _register_error_pages(app)
     _register_template_globals(app)
     return app
@@ -96,9 +98,13 @@ def _register_error_pages(app: Flask) -> None:
 
 
 def _register_template_globals(app: Flask) -> None:
+    from app.models.practice import CLOSED_BY
+    from app.scores import STEP_TEXT, format_score
     from question_bank.schema import ITEM_TYPES, KEY_SOURCES
 
-    app.jinja_env.globals.update(ITEM_TYPES=ITEM_TYPES, KEY_SOURCES=KEY_SOURCES,
+    app.jinja_env.filters["score"] = format_score
+    app.jinja_env.globals.update(ITEM_TYPES=ITEM_TYPES, KEY_SOURCES=KEY_SOURCES, CLOSED_BY=CLOSED_BY,
+                                 SCORE_STEP=STEP_TEXT,
                                  has_blueprint=lambda name: name in app.blueprints)
 
 

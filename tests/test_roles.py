@@ -130,7 +130,7 @@ TABLE: dict[str, Rule] = {
     "practice.run": Rule(lambda w: f"/practice/sets/{w.set_id}", owner_only(anonymous=404)),
     "practice.answer": Rule(lambda w: f"/practice/sets/{w.set_id}/answer", owner_only(302, anonymous=404),
                             data=lambda w: {"item_id": w.set_item_id, "answer": "A"}),
-    "practice.study_next": Rule(lambda w: f"/practice/sets/{w.set_id}/next", owner_only(302, anonymous=404)),
+    "practice.goto": Rule(lambda w: f"/practice/sets/{w.set_id}/goto", owner_only(302, anonymous=404)),
     "practice.feedback": Rule(lambda w: f"/practice/responses/{w.response_id}", owner_only(anonymous=404)),
     "practice.assess": Rule(lambda w: f"/practice/responses/{w.response_id}/assess", owner_only(302, anonymous=404)),
     "practice.star": Rule(lambda w: f"/practice/items/{w.uid}/star", signed_in(302)),

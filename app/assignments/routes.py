@@ -15,7 +15,6 @@ from app.assignments import gradebook as gb
 from app.assignments import services as svc
 from app.assignments import statistics as st
 from app.assignments.forms import ActionForm, OverrideForm, QuizForm
-from app.assignments.localtime import for_input, from_local
 from app.auth.decorators import class_or_404
 from app.charts import bar_chart
 from app.extensions import db
@@ -24,6 +23,8 @@ from app.models import Item, Topic
 from app.models.assignments import Assignment
 from app.models.classes import Membership, SchoolClass, classes_of
 from app.models.practice import ExamAttempt
+from app.scores import format_score, round_score
+from app.timefmt import for_input, from_local
 
 
 def _assignment_or_404(assignment_id: int, manage: bool = False) -> Assignment:
@@ -292,11 +293,11 @@ def grade(assignment_id: int, user_id: int):
     form = OverrideForm()
     cell = gb.cell_of(assignment, user_id)
     if form.validate_on_submit():
-        score = None if form.clear.data else form.score.data
+        score = None if form.clear.data or form.score.data is None else round_score(form.score.data)
         if score is None and not form.clear.data:
             form.score.errors = [*form.score.errors, "请填写新的得分,或勾选“撤销改分”"]
         elif score is not None and not 0 <= score <= (cell.max if cell.max is not None else 1000):
-            form.score.errors = [*form.score.errors, f"得分应在 0 到满分 {cell.max or 0:g} 之间"]
+            form.score.errors = [*form.score.errors, f"得分应在 0 到满分 {format_score(cell.max or 0)} 之间"]
         elif form.clear.data and cell.override is None:
             form.clear.errors = [*form.clear.errors, "当前没有改分,无需撤销"]
         else:

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from app.assignments.localtime import format_local
 from app.clock import aware, now
 from app.extensions import db
 from app.grading import REGISTRY
@@ -21,6 +20,7 @@ from app.models.assignments import Assignment, AssignmentAttempt
 from app.models.classes import Membership, SchoolClass
 from app.models.practice import ExamAttempt
 from app.practice.services import DEFAULT_BLUEPRINT, accepting_answers, draw_paper, grace, start_exam, submit_exam
+from app.timefmt import format_local
 from question_bank.schema import ITEM_TYPES
 
 # Types a quiz can use: graded automatically (论述/案例 are self-assessed and would always score 0).
@@ -222,7 +222,7 @@ def open_attempt(assignment: Assignment, user_id: int) -> ExamAttempt | None:
     if accepting_answers(attempt):
         return attempt
     db.session.commit()  # submit_exam rolls back when it loses a race: keep nothing pending
-    if submit_exam(attempt, "deadline"):
+    if submit_exam(attempt, "abandoned"):  # the time ran out while the student was away
         db.session.commit()
     return None
 
@@ -289,7 +289,7 @@ def close_expired_attempts(assignment: Assignment) -> int:
         ExamAttempt.deadline.is_not(None), ExamAttempt.deadline < cutoff)))
     graded = 0
     for attempt in expired:
-        if submit_exam(attempt, "visit"):
+        if submit_exam(attempt, "abandoned"):
             db.session.commit()
             graded += 1
     return graded

@@ -62,7 +62,7 @@ def progress_data(user_id: int) -> dict[str, Any]:
 
 def exam_breakdown(attempt: ExamAttempt, with_items: bool) -> dict[str, Any]:
     """Score by type and by topic, time used, and (when feedback is visible) each item for review."""
-    from app.practice.services import original_to_display, version_content
+    from app.practice.services import original_to_display, time_used, version_content
 
     answers = {a.position: a for a in attempt.answers}
     by_type: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
@@ -93,9 +93,7 @@ def exam_breakdown(attempt: ExamAttempt, with_items: bool) -> dict[str, Any]:
                 }
             items.append({"position": position, "item": item, "content": content, "given": given, "display": display,
                           "earned": earned, "points": entry["points"], "record": records.get(item.id)})
-    used = None
-    if attempt.submitted_at and attempt.started_at:
-        used = int((aware(attempt.submitted_at) - aware(attempt.started_at)).total_seconds())
+    used = time_used(attempt)
     return {
         "by_type": [(ITEM_TYPES[t], v[0], v[1]) for t, v in by_type.items()],
         "by_topic": sorted(((name, v[0], v[1]) for name, v in by_topic.items()), key=lambda r: r[0]),

@@ -96,19 +96,23 @@ def _load_set(set_id: int) -> PracticeSet:
 def run(set_id: int):
     practice_set = _load_set(set_id)
     total = len(practice_set.item_ids)
+    marks = svc.set_marks(practice_set)
     if practice_set.cursor >= total:
         responses = db.session.scalars(sa.select(ResponseRecord).where(ResponseRecord.set_id == practice_set.id)).all()
         scored = [r.effective_score for r in responses if r.effective_score is not None]
         return render_template("practice/done.html", practice_set=practice_set, total=total, answered=len(responses),
-                               accuracy=(sum(scored) / len(scored)) if scored else None, modes=svc.MODES)
+                               accuracy=(sum(scored) / len(scored)) if scored else None, modes=svc.MODES,
+                               unanswered=[i for i, item_id in enumerate(practice_set.item_ids) if item_id not in marks])
     item = db.session.get(Item, practice_set.item_ids[practice_set.cursor])
     if item is None or item.retired:
         practice_set.cursor += 1
         db.session.commit()
         return redirect(url_for("practice.run", set_id=set_id))
     notes = notes_for_topics(t.name for t in item.topics) if practice_set.mode == "study" else []
+    starred = current_user.is_authenticated and svc.is_starred(current_user.id, item.id)
     return render_template("practice/question.html", practice_set=practice_set, item=item, position=practice_set.cursor,
                            total=total, modes=svc.MODES, study=practice_set.mode == "study", notes=notes,
+                           marks=marks, starred=starred,
                            rule=MULTI_CHOICE_RULES[current_app.config["MULTI_CHOICE_RULE"]])
 
 
@@ -125,18 +129,31 @@ def answer(set_id: int):
     if not item.gradable:
         abort(400)
     values = request.form.getlist("answer")
+    if svc.is_blank_answer(item, values):
+        # an empty submission is a skip, not a wrong answer: nothing is recorded
+        svc.skip(practice_set, item.id)
+        db.session.commit()
+        flash("这道题没有作答,已跳过(不计入正确率,也不进错题本)。", "warning")
+        return redirect(url_for("practice.run", set_id=set_id))
     record, _result = svc.record_answer(owner(), item, values, practice_set.mode, practice_set)
     db.session.commit()
     return redirect(url_for("practice.feedback", response_id=record.id))
 
 
-@bp.route("/practice/sets/<int:set_id>/next", methods=["POST"])
-def study_next(set_id: int):
-    """背题模式: move on without answering (nothing is recorded)."""
+@bp.route("/practice/sets/<int:set_id>/goto", methods=["POST"])
+def goto(set_id: int):
+    """Move through a set without answering: 上一题, 下一题/跳过 (nothing is recorded) or a number on the grid."""
     practice_set = _load_set(set_id)
-    if practice_set.cursor < len(practice_set.item_ids):
-        practice_set.cursor += 1
-        db.session.commit()
+    total = len(practice_set.item_ids)
+    raw = request.form.get("position")
+    try:
+        position = min(practice_set.cursor + 1, total) if raw in (None, "") else int(raw)
+    except ValueError:
+        abort(400)
+    if not 0 <= position <= total:
+        abort(400)
+    practice_set.cursor = position
+    db.session.commit()
     return redirect(url_for("practice.run", set_id=set_id))
 
 
@@ -156,8 +173,9 @@ def feedback(response_id: int):
     content = svc.version_content(item, record.item_version)
     practice_set = db.session.get(PracticeSet, record.set_id) if record.set_id else None
     notes = notes_for_topics(t.name for t in item.topics)
+    starred = current_user.is_authenticated and svc.is_starred(current_user.id, item.id)
     return render_template("practice/feedback.html", record=record, item=item, content=content,
-                           practice_set=practice_set, notes=notes, ratings=SELF_RATINGS,
+                           practice_set=practice_set, notes=notes, ratings=SELF_RATINGS, starred=starred,
                            rule=MULTI_CHOICE_RULES[current_app.config["MULTI_CHOICE_RULE"]])
 
 
@@ -223,7 +241,9 @@ def progress():
 @bp.route("/exam/")
 @login_required
 def exams():
-    attempts = db.session.scalars(sa.select(ExamAttempt).where(ExamAttempt.user_id == current_user.id)
+    # class quizzes are listed under 作业, not in the mock-exam history
+    attempts = db.session.scalars(sa.select(ExamAttempt).where(ExamAttempt.user_id == current_user.id,
+                                                               ExamAttempt.assignment_id.is_(None))
                                   .order_by(ExamAttempt.id.desc())).all()
     return render_template("practice/exams.html", attempts=attempts)
 
@@ -282,14 +302,18 @@ def exam(attempt_id: int):
     if attempt.status != "open":
         return redirect(url_for("practice.exam_result", attempt_id=attempt_id))
     if not svc.accepting_answers(attempt):
-        svc.submit_exam(attempt, "deadline")
+        svc.submit_exam(attempt, "abandoned")  # the page was not open at the bell (it would have handed in)
         db.session.commit()
         flash("考试时间已到,试卷已按截止时的作答自动交卷。", "warning")
         return redirect(url_for("practice.exam_result", attempt_id=attempt_id))
     try:
-        position = max(0, min(int(request.args.get("q", 0)), len(attempt.paper) - 1))
+        # without ?q= the exam opens where the student stopped
+        position = max(0, min(int(request.args.get("q", attempt.last_position)), len(attempt.paper) - 1))
     except ValueError:
         position = 0
+    if attempt.last_position != position:
+        attempt.last_position = position
+        db.session.commit()
     entry = attempt.paper[position]
     item = db.session.get(Item, entry["item_id"])
     content = svc.version_content(item, entry["version"])
@@ -316,7 +340,7 @@ def exam_save(attempt_id: int):
         if is_json:
             return jsonify(ok=False, error="考试已结束,答案未保存。"), 409
         if attempt.status == "open":
-            svc.submit_exam(attempt, "deadline")
+            svc.submit_exam(attempt, "timeup")
             db.session.commit()
         flash("考试时间已到,这次的作答没有保存;试卷按截止时的作答评分。", "warning")
         return redirect(url_for("practice.exam_result", attempt_id=attempt_id))
@@ -368,7 +392,7 @@ def exam_submit(attempt_id: int):
     attempt = _my_attempt(attempt_id)
     if attempt.status == "open":
         late = not svc.accepting_answers(attempt)
-        if svc.submit_exam(attempt, "deadline" if late else "student"):
+        if svc.submit_exam(attempt, svc.close_reason(attempt, request.form.get("reason") == "timeup")):
             db.session.commit()
             flash("已交卷,超过截止时间后的作答不计分。" if late else "已交卷。", "warning" if late else "success")
     return redirect(url_for("practice.exam_result", attempt_id=attempt_id))

@@ -91,7 +91,6 @@ def _register(state) -> None:
     ext.setdefault("crm_demo_hooks", []).append(demo_sandbox)
     ext.setdefault("crm_item_hooks", []).append(item_exercises)
     ext.setdefault("crm_assignment_kinds", {})[work.KIND] = work.SandboxExerciseKind()
-    state.app.jinja_env.filters.setdefault("sb_time", work.format_local)
 
 
 @bp.app_context_processor

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import sqlalchemy as sa
-from flask import abort, current_app, has_app_context
+from flask import abort, current_app
 
 from app.clock import aware, now
 from app.extensions import db
@@ -18,28 +17,9 @@ from app.models.sandbox import Sandbox, SbCaseRun, SbExerciseAttempt
 from app.sandbox import analysis
 from app.sandbox import services as svc
 from app.sandbox.cases import CASES, Case
+from app.scores import round_score
 
 KIND = "sandbox_exercise"
-
-
-def local_zone() -> tzinfo:
-    name = current_app.config.get("TIMEZONE", "Asia/Shanghai") if has_app_context() else "Asia/Shanghai"
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return timezone(timedelta(hours=8), "CST")
-
-
-def local_to_utc(naive: datetime | None) -> datetime | None:
-    """A time typed into a form (local wall clock) as aware UTC."""
-    if naive is None:
-        return None
-    return (naive.replace(tzinfo=local_zone()) if naive.tzinfo is None else naive).astimezone(UTC)
-
-
-def format_local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M", empty: str = "—") -> str:
-    moment = aware(moment)
-    return moment.astimezone(local_zone()).strftime(fmt) if moment is not None else empty
 
 
 # ---------------------------------------------------------------------------------------------- attempts
@@ -180,7 +160,7 @@ class SandboxExerciseKind:
                 pick = attempts[-1]
             else:
                 pick = max(attempts, key=lambda r: (r.score, -r.id))
-            out[user_id] = (round(pick.score * points, 2), points, aware(pick.created_at))
+            out[user_id] = (round_score(pick.score * points), points, aware(pick.created_at))
         return out
 
     def score(self, assignment: Any, user_id: int) -> tuple[float, float, datetime | None] | None:

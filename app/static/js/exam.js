@@ -57,7 +57,8 @@
         Promise.resolve(done).then(function () {
           var f = document.createElement("form");
           f.method = "post"; f.action = form.dataset.submitUrl;
-          f.innerHTML = '<input type="hidden" name="csrf_token" value="' + token + '">';
+          f.innerHTML = '<input type="hidden" name="csrf_token" value="' + token + '">' +
+            '<input type="hidden" name="reason" value="timeup">';
           document.body.appendChild(f); f.submit();
         });
       }
