@@ -9,13 +9,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.charts import bar_chart, line_chart
-from app.clock import aware, now
 from app.extensions import db
 from app.models import Item, Topic, item_topics
 from app.models.practice import ExamAttempt, ResponseRecord
+from app.timefmt import local_date, local_today
 from question_bank.schema import ITEM_TYPES
 
 SCORE = sa.func.coalesce(ResponseRecord.score, ResponseRecord.self_score)
+# a topic is among the weakest only with enough answers to judge and an accuracy below the pass mark
+WEAK_MIN_ANSWERS = 5
+WEAK_BELOW = 0.6
 COUNTED = sa.and_(ResponseRecord.mode != "study", SCORE.is_not(None))
 
 
@@ -30,8 +33,8 @@ def progress_data(user_id: int) -> dict[str, Any]:
     rows = db.session.execute(sa.select(ResponseRecord.created_at, SCORE).where(mine)).all()
     per_day: dict[date, list[float]] = defaultdict(list)
     for created, score in rows:
-        per_day[aware(created).date()].append(score)
-    today = now().date()
+        per_day[local_date(created)].append(score)
+    today = local_today()
     days = [today - timedelta(days=i) for i in range(29, -1, -1)]
     series = [(d.strftime("%m-%d"), (sum(per_day[d]) / len(per_day[d])) if per_day.get(d) else None) for d in days]
     streak = 0
@@ -43,10 +46,12 @@ def progress_data(user_id: int) -> dict[str, Any]:
     accuracy = (sum(s for _, s in rows) / total) if total else None
     distinct_items = db.session.scalar(sa.select(sa.func.count(sa.distinct(ResponseRecord.item_id))).where(mine)) or 0
     topic_rows = [{"slug": slug, "name": name, "count": n, "accuracy": float(avg)} for slug, name, n, avg in by_topic]
-    weakest = sorted([t for t in topic_rows if t["count"] >= 1], key=lambda t: t["accuracy"])[:3]
+    weakest = sorted([t for t in topic_rows if t["count"] >= WEAK_MIN_ANSWERS and t["accuracy"] < WEAK_BELOW],
+                     key=lambda t: t["accuracy"])[:3]
     type_rows = [{"type": t, "label": ITEM_TYPES[t], "count": n, "accuracy": float(avg)} for t, n, avg in by_type]
     exams = db.session.scalars(sa.select(ExamAttempt).where(ExamAttempt.user_id == user_id,
-                                                            ExamAttempt.status == "graded")
+                                                            ExamAttempt.status == "graded",
+                                                            ExamAttempt.assignment_id.is_(None))
                                .order_by(ExamAttempt.id)).all()
     return {
         "total": total, "accuracy": accuracy, "distinct_items": distinct_items, "streak": streak,
@@ -56,7 +61,7 @@ def progress_data(user_id: int) -> dict[str, Any]:
         "type_chart": bar_chart([(r["label"], r["accuracy"]) for r in type_rows], "各题型正确率", y_max=1.0),
         "exam_chart": line_chart([(f"#{e.id}", (e.score or 0) / e.max_score if e.max_score else 0) for e in exams],
                                  "模拟考试得分率", color="#138a4a"),
-        "exams": exams,
+        "exams": exams, "weak_min_answers": WEAK_MIN_ANSWERS, "weak_below": WEAK_BELOW,
     }
 
 

@@ -42,7 +42,7 @@ def home():
             WrongEntry.user_id == current_user.id, WrongEntry.cleared_at.is_(None))) or 0
         counts["starred"] = db.session.scalar(sa.select(sa.func.count()).select_from(Star).where(
             Star.user_id == current_user.id)) or 0
-        counts["due"] = svc.due_count(current_user.id)
+        counts["due"] = svc.due_today(current_user.id)
     gradable = db.session.scalar(sa.select(sa.func.count()).select_from(Item).where(
         Item.retired.is_(False), Item.key_source != "none")) or 0
     return render_template("practice/home.html", form=form, counts=counts, gradable=gradable, modes=svc.MODES)

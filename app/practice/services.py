@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from fsrs import Card, Rating, Scheduler
+from fsrs import Card, Rating, Scheduler, State
 
 from app.bank.services import item_query
 from app.clock import aware, now
@@ -19,6 +19,7 @@ from app.grading import REGISTRY, GradeResult, grade, self_score
 from app.models import Item, ItemVersion, Topic
 from app.models.practice import ExamAnswer, ExamAttempt, PracticeSet, ResponseRecord, ReviewCard, Star, WrongEntry
 from app.scores import round_score
+from app.timefmt import day_start, local_date, local_today
 
 MODES = {
     "sequential": "顺序练习",
@@ -213,7 +214,7 @@ def learn(user_id: int, item_id: int, score: float, correct: bool | None, when: 
 
 def update_wrong_book(user_id: int, item_id: int, correct: bool, when: datetime,
                       state: LearningState | None = None) -> None:
-    today = aware(when).date()
+    today = local_date(when)
     state = state or LearningState(user_id, [item_id])
     entry = state.entries.get(item_id)
     if not correct:
@@ -254,20 +255,42 @@ def review(user_id: int, item_id: int, score: float, when: datetime, state: Lear
     return row
 
 
+@dataclass(frozen=True)
+class DueToday:
+    """What 今日待复习 counts: cards due by the end of the local day, of which ``new`` are still being learnt."""
+
+    cards: list[ReviewCard]
+    new: int
+
+    @property
+    def total(self) -> int:
+        return len(self.cards)
+
+
+def due_today(user_id: int) -> DueToday:
+    """Cards due for review today, not counting FSRS's short-term steps of today's own answers.
+
+    A card answered today and due again in ten minutes belongs to that session, not to the day's reviews;
+    so only cards last reviewed before today's local midnight count.
+    """
+    today = local_today()
+    start, end = day_start(today), day_start(today + timedelta(days=1))
+    rows = db.session.scalars(sa.select(ReviewCard).join(Item, ReviewCard.item_id == Item.id).where(
+        ReviewCard.user_id == user_id, ReviewCard.due < end, Item.retired.is_(False),
+        Item.key_source != "none").order_by(ReviewCard.due))
+    cards = []
+    for row in rows:
+        last = row.card.get("last_review")
+        if last and aware(datetime.fromisoformat(last)) >= start:
+            continue
+        cards.append(row)
+    return DueToday(cards, sum(1 for c in cards if c.card.get("state") == State.Learning.value))
+
+
 def due_cards(owner: Owner, limit: int = 200) -> list[ReviewCard]:
     if owner.user_id is None:
         return []
-    end_of_day = datetime.combine(now().date() + timedelta(days=1), datetime.min.time(), tzinfo=now().tzinfo)
-    return list(db.session.scalars(sa.select(ReviewCard).join(Item, ReviewCard.item_id == Item.id).where(
-        ReviewCard.user_id == owner.user_id, ReviewCard.due < end_of_day, Item.retired.is_(False),
-        Item.key_source != "none").order_by(ReviewCard.due).limit(limit)))
-
-
-def due_count(user_id: int) -> int:
-    end_of_day = datetime.combine(now().date() + timedelta(days=1), datetime.min.time(), tzinfo=now().tzinfo)
-    return db.session.scalar(sa.select(sa.func.count()).select_from(ReviewCard).join(Item, ReviewCard.item_id == Item.id)
-                             .where(ReviewCard.user_id == user_id, ReviewCard.due < end_of_day,
-                                    Item.retired.is_(False), Item.key_source != "none")) or 0
+    return due_today(owner.user_id).cards[:limit]
 
 
 def toggle_star(user_id: int, item_id: int) -> bool:
@@ -507,4 +530,4 @@ def feedback_visible(attempt: ExamAttempt) -> bool:
 
 
 def today() -> date:
-    return now().date()
+    return local_today()
