@@ -226,8 +226,11 @@ def test_spaced_review_schedules_answered_items(app, student, clock):
         card = db.session.scalar(sa.select(ReviewCard).where(ReviewCard.item_id == item["id"]))
         assert card is not None and card.reviews == 1
     home = student.get("/").get_data(as_text=True)
-    assert "今日待复习" in home
-    assert re.search(r'class="big-number">1<', home)
+    # due again in a few minutes (a short-term step of today's session): not part of the day's reviews
+    assert "今日待复习" in home and re.search(r'class="big-number">0<', home)
+    clock.advance(days=1)
+    home = student.get("/").get_data(as_text=True)
+    assert re.search(r'class="big-number">1<', home) and "其中 1 题是新学的" in home
     review_set = start(student, mode="review")
     assert current_item_id(student, review_set)[0] == item["id"]
     answer_current(student, review_set, item["answer"])
@@ -272,11 +275,34 @@ def test_another_students_response_is_404(app, client, student):
     assert client.get(set_url).status_code == 404
 
 
-def test_progress_page(app, student):
-    set_url = start(student, mode="sequential", types="true_false")
-    answer_current(student, set_url, ["true"])
+def answer_wrongly(app, client, set_url):
+    item_id, _ = current_item_id(client, set_url)
+    with app.app_context():
+        item = db.session.get(Item, item_id)
+    wrong = ["false" if item.answer else "true"] if item.type == "true_false" else [wrong_choice(
+        {"options": item.options, "answer": item.answer})]
+    return answer_current(client, set_url, wrong)
+
+
+def test_progress_page_lists_only_weak_topics_with_enough_answers(app, student):
+    from app.models import Topic, item_topics
+
+    with app.app_context():
+        slug, name = db.session.execute(
+            sa.select(Topic.slug, Topic.name).join(item_topics, item_topics.c.topic_id == Topic.id)
+            .join(Item, Item.id == item_topics.c.item_id)
+            .where(Item.type == "true_false", Item.key_source != "none", Item.retired.is_(False))
+            .group_by(Topic.slug, Topic.name).order_by(sa.func.count().desc())).first()
+    set_url = start(student, mode="topic", topic=slug, types="true_false")
+    answer_wrongly(app, student, set_url)
     html = student.get("/practice/progress").get_data(as_text=True)
-    assert "<svg" in html and "最近 30 天每日正确率" in html and "一键练习" in html
+    assert "<svg" in html and "最近 30 天每日正确率" in html
+    assert "最薄弱的专题" not in html  # one answer is not enough to call a topic weak
+    for _ in range(4):
+        answer_wrongly(app, student, set_url)
+    html = student.get("/practice/progress").get_data(as_text=True)
+    weak = html.split("最薄弱的专题", 1)[1].split("</section>", 1)[0]
+    assert name in weak and "一键练习" in weak and "正确率 0%" in weak
 
 
 # ---------------------------------------------------------------- mock exams
