@@ -151,10 +151,10 @@ def scatter_plot(points: Sequence[tuple[float, float, int]], title: str, x_label
         parts.append(f'<text x="{sx(value):.1f}" y="{PAD_T + plot_h + 16}" text-anchor="middle">'
                      f'{escape(label(value, x_format, log_x))}</text>')
     parts.append(f'<text x="{pad_l + plot_w / 2:.1f}" y="{PAD_T + plot_h + 34}" text-anchor="middle">'
-                 f'{escape(x_label)}{"(对数刻度)" if log_x else ""}</text>')
+                 f'{escape(x_label)}{"（对数刻度）" if log_x else ""}</text>')
     parts.append(f'<text x="12" y="{PAD_T + plot_h / 2:.1f}" text-anchor="middle" '
                  f'transform="rotate(-90 12 {PAD_T + plot_h / 2:.1f})">{escape(y_label)}'
-                 f'{"(对数刻度)" if log_y else ""}</text>')
+                 f'{"（对数刻度）" if log_y else ""}</text>')
     for x, y, group in points:
         parts.append(f'<circle cx="{sx(fx(x)):.1f}" cy="{sy(fy(y)):.1f}" r="2.6" '
                      f'fill="{PALETTE[group % len(PALETTE)]}" fill-opacity="0.55"/>')

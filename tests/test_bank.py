@@ -94,13 +94,13 @@ def test_bad_bank_file_changes_nothing(app, runner, tmp_path):
 def test_validate_command_reports_clean_bank(runner):
     result = runner.invoke(args=["bank", "validate"])
     assert result.exit_code == 0, result.output
-    assert f"题库有效:{len(BANK.items)} 题" in result.output
+    assert f"题库有效：{len(BANK.items)} 题" in result.output
 
 
 def test_sync_is_idempotent_and_updates_by_stable_id(app, runner, tmp_path):
     result = runner.invoke(args=["bank", "sync"])
     assert result.exit_code == 0, result.output
-    assert "新增 0 题,更新 0 题" in result.output
+    assert "新增 0 题，更新 0 题" in result.output
     bank_dir = _copy_bank(tmp_path)
     path = item_files(bank_dir)[0]
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -111,7 +111,7 @@ def test_sync_is_idempotent_and_updates_by_stable_id(app, runner, tmp_path):
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     result = runner.invoke(args=["bank", "sync", "--bank-dir", str(bank_dir)])
     assert result.exit_code == 0, result.output
-    assert "新增 0 题,更新 1 题" in result.output
+    assert "新增 0 题，更新 1 题" in result.output
     with app.app_context():
         item = db.session.scalar(sa.select(Item).where(Item.uid == uid))
         assert item.id == old_id and item.version == 2 and item.explanation == "新增的解析。"

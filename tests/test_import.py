@@ -40,7 +40,7 @@ def confirm(client, review_url: str):
 
 
 def summary(html: str) -> tuple[int, int, int, int]:
-    m = re.search(r"新增 (\d+) 题,更新 (\d+) 题,未变 (\d+) 题,拒绝 (\d+) 题", html)
+    m = re.search(r"新增 (\d+) 题，更新 (\d+) 题，未变 (\d+) 题，拒绝 (\d+) 题", html)
     assert m, html[:3000]
     return tuple(int(g) for g in m.groups())
 
@@ -91,8 +91,8 @@ def test_dry_run_lists_created_updated_and_refused_then_imports_nothing(app, ins
     url, html = upload(instructor, gift, "new.gift")
     assert summary(html) == (1, 1, 0, 1)
     assert "s900-imp-new-1" in html and target["id"] in html
-    assert f"第 {bad_line} 行(s900-imp-bad):未知主题 &#39;没有这个专题&#39;" in html
-    assert f"第 {junk_line} 行: 无法识别的 GIFT 题目" in html
+    assert f"第 {bad_line} 行（s900-imp-bad）：未知主题 &#39;没有这个专题&#39;" in html
+    assert f"第 {junk_line} 行：无法识别的 GIFT 题目" in html
     assert "确认导入" not in html
     response = confirm(instructor, url)  # a forced confirm imports nothing either
     assert "没有导入任何题目" in response.get_data(as_text=True)
@@ -119,13 +119,13 @@ def test_dry_run_lists_created_updated_and_refused_then_imports_nothing(app, ins
 
 def test_json_and_moodle_errors_name_their_place(instructor):
     _, html = upload(instructor, '{"items": [\n  {"id": "s900-x", "type": "single_choice",,}\n]}', "bad.json")
-    assert "第 2 行: JSON 无法解析" in html
+    assert "第 2 行：JSON 无法解析" in html
     xml = ('<?xml version="1.0"?>\n<quiz>\n<question type="essay"><name><text>s900-ok</text></name>'
            '<questiontext><text>论述</text></questiontext></question>\n'
            '<question type="matching"><name><text>m</text></name></question>\n</quiz>\n')
     _, html = upload(instructor, xml, "quiz.xml")
-    assert "第 2 个 &lt;question&gt; (m): 不支持的题型 &#39;matching&#39;" in html
-    assert "第 1 个 &lt;question&gt;(s900-ok):缺少字段 topics" in html
+    assert "第 2 个 &lt;question&gt; (m)：不支持的题型 &#39;matching&#39;" in html
+    assert "第 1 个 &lt;question&gt;（s900-ok）：缺少字段 topics" in html
 
 
 def test_foreign_ids_are_mapped_to_stable_bank_ids(app, instructor):

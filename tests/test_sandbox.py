@@ -678,7 +678,7 @@ def test_bank_items_link_to_cases_and_exercises(app, client, world):
     student = app.test_client()
     login(student, "alice")
     html = student.get("/bank/items/s003-p1-cs-01").get_data(as_text=True)
-    assert "案例实训:沃尔玛" in html
+    assert "案例实训：沃尔玛" in html
 
 
 # -------------------------------------------------------------------------------------------- assignments

@@ -48,7 +48,7 @@ class Cell:
             return ""
         who = o.created_by.name if o.created_by else "已删除的用户"
         before = format_score(self.computed, "无")
-        return f"原分 {before} → {format_score(o.score)};{who} 于 {format_local(o.created_at)} 修改;理由:{o.reason}"
+        return f"原分 {before} → {format_score(o.score)}；{who} 于 {format_local(o.created_at)} 修改；理由：{o.reason}"
 
 
 @dataclass
@@ -168,7 +168,7 @@ def gradebook_csv(book: Gradebook) -> str:
     header = ["学号", "姓名", "用户名"]
     for a in book.assignments:
         full = book.maxima.get(a.id)
-        header += [f"{a.title}(满分 {format_score(full)})" if full else a.title, f"{a.title} 标记"]
+        header += [f"{a.title}（满分 {format_score(full)}）" if full else a.title, f"{a.title} 标记"]
     header += ["合计得分", "合计满分", "得分率"]
     writer.writerow([_text(h) for h in header])
     for member in book.students:

@@ -172,7 +172,7 @@ def delete(assignment_id: int):
     taken = db.session.scalar(sa.select(sa.func.count()).select_from(ExamAttempt).where(
         ExamAttempt.assignment_id == assignment.id)) or 0
     if taken:
-        flash(f"已有 {taken} 次作答,不能删除;可以把截止时间提前来结束它。", "warning")
+        flash(f"已有 {taken} 次作答，不能删除；可以把截止时间提前来结束它。", "warning")
         return redirect(url_for("assignments.detail", assignment_id=assignment.id))
     class_id = assignment.class_id
     db.session.delete(assignment)
@@ -295,11 +295,11 @@ def grade(assignment_id: int, user_id: int):
     if form.validate_on_submit():
         score = None if form.clear.data or form.score.data is None else round_score(form.score.data)
         if score is None and not form.clear.data:
-            form.score.errors = [*form.score.errors, "请填写新的得分,或勾选“撤销改分”"]
+            form.score.errors = [*form.score.errors, "请填写新的得分，或勾选“撤销改分”"]
         elif score is not None and not 0 <= score <= (cell.max if cell.max is not None else 1000):
             form.score.errors = [*form.score.errors, f"得分应在 0 到满分 {format_score(cell.max or 0)} 之间"]
         elif form.clear.data and cell.override is None:
-            form.clear.errors = [*form.clear.errors, "当前没有改分,无需撤销"]
+            form.clear.errors = [*form.clear.errors, "当前没有改分，无需撤销"]
         else:
             gb.override_score(assignment, user_id, score, form.reason.data, current_user.id)
             db.session.commit()
@@ -332,7 +332,7 @@ def flag(assignment_id: int):
         abort(400)
     flagged = st.apply_flags(st.assignment_statistics(assignment)["items"])
     db.session.commit()
-    flash(f"已标记 {len(flagged)} 道题,它们会出现在答案核对队列中。" if flagged else "没有新的需要标记的题目。",
+    flash(f"已标记 {len(flagged)} 道题，它们会出现在答案核对队列中。" if flagged else "没有新的需要标记的题目。",
           "success" if flagged else "info")
     return redirect(url_for("assignments.statistics", assignment_id=assignment.id))
 
@@ -387,7 +387,7 @@ def bank_flag():
         abort(400)
     flagged = st.apply_flags(st.bank_statistics())
     db.session.commit()
-    flash(f"已标记 {len(flagged)} 道题,它们会出现在答案核对队列中。" if flagged else "没有新的需要标记的题目。",
+    flash(f"已标记 {len(flagged)} 道题，它们会出现在答案核对队列中。" if flagged else "没有新的需要标记的题目。",
           "success" if flagged else "info")
     return redirect(url_for("assignments.bank_statistics"))
 

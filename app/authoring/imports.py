@@ -111,7 +111,7 @@ class ImportPlan:
         return not self.errors and not self.refused and bool(self.created or self.updated or self.unchanged)
 
     def summary(self) -> str:
-        return (f"新增 {len(self.created)} 题,更新 {len(self.updated)} 题,未变 {len(self.unchanged)} 题,"
+        return (f"新增 {len(self.created)} 题，更新 {len(self.updated)} 题，未变 {len(self.unchanged)} 题，"
                 f"拒绝 {len(self.refused)} 题")
 
 
@@ -130,14 +130,14 @@ def _prepare(raw: dict[str, Any], filename: str, n: int) -> dict[str, Any]:
     if not _ID_RE.match(original_id):
         digest = hashlib.sha1(original_id.encode("utf-8"), usedforsecurity=False).hexdigest()[:10]
         data["id"] = f"s900-imp-{digest}"
-        notes.append(f"导入自 {filename}:原编号 {original_id or '(无)'} 不符合题库编号格式,改为 {data['id']}")
+        notes.append(f"导入自 {filename}：原编号 {original_id or '（无）'} 不符合题库编号格式，改为 {data['id']}")
     if "key_source" not in data:
         keyed = data.get("answer") not in (None, "", []) or data.get("type") == "true_false" and "answer" in data
         data["key_source"] = "source" if keyed else "none"
-        notes.append(f"导入自 {filename}:答案{'取自导入文件' if keyed else '缺失,不参与自动评分'}")
+        notes.append(f"导入自 {filename}：答案{'取自导入文件' if keyed else '缺失，不参与自动评分'}")
     if not data.get("sources"):
         data["sources"] = [{"seed": filename, "section": IMPORT_SECTION, "number": n}]
-        notes.append(f"导入自 {filename} 第 {n} 题:原文件没有出处信息")
+        notes.append(f"导入自 {filename} 第 {n} 题：原文件没有出处信息")
     if notes:
         data["notes"] = notes
     return data
@@ -166,7 +166,7 @@ def plan_import(text: str, fmt: str, filename: str) -> ImportPlan:
         row = PlannedItem(where=where, uid=str(data.get("id")), data=data)
         row.problems = _item_problems(data, topic_names, None)
         if row.uid in seen:
-            row.problems.append(f"编号 {row.uid} 在文件中重复(已见于{seen[row.uid]})")
+            row.problems.append(f"编号 {row.uid} 在文件中重复（已见于{seen[row.uid]}）")
         seen.setdefault(row.uid, where)
         item = existing.get(row.uid)
         if row.problems:

@@ -61,9 +61,9 @@ def import_upload():
         if not filename or not data:
             form.file.errors.append("请选择要导入的文件")
         elif fmt is None:
-            form.format.errors.append("无法从扩展名识别格式,请选择格式(.gift/.txt、.xml、.json、.yaml/.yml)")
+            form.format.errors.append("无法从扩展名识别格式，请选择格式（.gift/.txt、.xml、.json、.yaml/.yml）")
         elif imp.decode(data) is None:
-            form.file.errors.append("文件不是 UTF-8 编码:请另存为 UTF-8 后再上传")
+            form.file.errors.append("文件不是 UTF-8 编码：请另存为 UTF-8 后再上传")
         else:
             token = imp.store_upload(current_app.instance_path, current_user.id, filename, fmt, data)
             return redirect(url_for("authoring.import_review", token=token))
@@ -94,7 +94,7 @@ def import_confirm(token: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     if not plan.ok:
-        flash("文件有错误,没有导入任何题目。请修改文件后重新上传。", "danger")
+        flash("文件有错误，没有导入任何题目。请修改文件后重新上传。", "danger")
         return render_template("authoring/import_review.html", plan=plan, token=token, form=ActionForm(),
                                formats=FORMATS)
     try:
@@ -104,5 +104,5 @@ def import_confirm(token: str):
         db.session.rollback()
         raise
     imp.discard_upload(current_app.instance_path, token)
-    flash(f"导入完成:{plan.summary()}。", "success")
+    flash(f"导入完成：{plan.summary()}。", "success")
     return redirect(url_for("authoring.index", origin="import" if plan.created else None))

@@ -180,11 +180,11 @@ def parse_json(text: str) -> ParseResult:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        result.errors.append(f"第 {exc.lineno} 行: JSON 无法解析: {exc.msg}")
+        result.errors.append(f"第 {exc.lineno} 行：JSON 无法解析：{exc.msg}")
         return result
     raw_items = data.get("items") if isinstance(data, dict) else None
     if not isinstance(raw_items, list):
-        result.errors.append("第 1 行: 顶层必须是含 items 列表的对象")
+        result.errors.append("第 1 行：顶层必须是含 items 列表的对象")
         return result
     _collect(raw_items, result, "对象", options_as_list=True)
     return result
@@ -194,7 +194,7 @@ def _collect(raw_items: list[Any], result: ParseResult, mapping_word: str, optio
     """Add each raw item to the result, or an error naming its position (JSON gives options as a {key, text} list)."""
     for n, raw in enumerate(raw_items, 1):
         if not isinstance(raw, dict):
-            result.errors.append(f"第 {n} 个题目: 不是{mapping_word}")
+            result.errors.append(f"第 {n} 个题目：不是{mapping_word}")
             continue
         item = dict(raw)
         options = item.get("options")
@@ -202,7 +202,7 @@ def _collect(raw_items: list[Any], result: ParseResult, mapping_word: str, optio
             try:
                 item["options"] = {o["key"]: o["text"] for o in options} or None
             except (KeyError, TypeError):
-                result.errors.append(f"第 {n} 个题目 ({item.get('id', '?')}): options 必须是 {{key, text}} 列表")
+                result.errors.append(f"第 {n} 个题目（{item.get('id', '?')}）: options 必须是 {{key, text}} 列表")
                 continue
         result.items.append(item)
         result.locations.append(f"第 {n} 个题目")
@@ -216,11 +216,11 @@ def parse_yaml(text: str) -> ParseResult:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        result.errors.append(f"第 {mark.line + 1 if mark else '?'} 行: YAML 无法解析: {getattr(exc, 'problem', exc)}")
+        result.errors.append(f"第 {mark.line + 1 if mark else '?'} 行：YAML 无法解析：{getattr(exc, 'problem', exc)}")
         return result
     raw_items = data.get("items") if isinstance(data, dict) else data
     if not isinstance(raw_items, list):
-        result.errors.append("第 1 行: 顶层必须是题目列表或含 items 列表的映射")
+        result.errors.append("第 1 行：顶层必须是题目列表或含 items 列表的映射")
         return result
     _collect(raw_items, result, "映射")
     return result
@@ -297,7 +297,7 @@ def parse_gift(text: str) -> ParseResult:
                     try:
                         meta = json.loads(comment[len("crm-meta "):])
                     except json.JSONDecodeError:
-                        result.errors.append(f"第 {line_no} 行: crm-meta 注释不是有效的 JSON")
+                        result.errors.append(f"第 {line_no} 行：crm-meta 注释不是有效的 JSON")
                 id_match = re.search(r"\[id:([^\]]+)\]", comment)
                 if id_match:
                     item_id = id_match.group(1)
@@ -309,7 +309,7 @@ def parse_gift(text: str) -> ParseResult:
         source = "\n".join(body_lines).strip()
         m = _GIFT_Q.match(source)
         if not m:
-            result.errors.append(f"第 {line_no} 行: 无法识别的 GIFT 题目(需要 ::标题:: 题干 {{答案}})")
+            result.errors.append(f"第 {line_no} 行：无法识别的 GIFT 题目（需要 ::标题:: 题干 {{答案}}）")
             continue
         title = _gift_unescape(m.group("title")).strip()
         stem = _gift_unescape(m.group("stem")).strip()
@@ -367,7 +367,7 @@ def parse_moodle_xml(text: str) -> ParseResult:
         root = parser.close()
     except (ET.ParseError, ValueError) as exc:
         line = exc.position[0] if hasattr(exc, "position") else "?"
-        result.errors.append(f"第 {line} 行: XML 无法解析: {exc}")
+        result.errors.append(f"第 {line} 行：XML 无法解析：{exc}")
         return result
     if root.tag != "quiz":
         result.errors.append("根元素必须是 <quiz>")
@@ -410,7 +410,7 @@ def parse_moodle_xml(text: str) -> ParseResult:
             item["type"] = "essay"
             item["answer"] = (q.findtext("graderinfo/text") or "").strip() or None
         else:
-            result.errors.append(f"{where} ({item['id']}): 不支持的题型 {qtype!r}")
+            result.errors.append(f"{where} ({item['id']})：不支持的题型 {qtype!r}")
             continue
         for field_name in META_FIELDS:
             if field_name in meta:

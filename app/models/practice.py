@@ -15,8 +15,8 @@ from app.models.base import utcnow
 # Who closed an exam attempt (ExamAttempt.closed_by), as students and instructors read it.
 CLOSED_BY = {
     "student": "主动交卷",
-    "timeup": "时间到,自动交卷",
-    "abandoned": "未交卷,超时后由系统收卷",
+    "timeup": "时间到，自动交卷",
+    "abandoned": "未交卷，超时后由系统收卷",
 }
 
 

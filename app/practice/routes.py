@@ -78,7 +78,7 @@ def start():
 def single(uid: str):
     item = db.first_or_404(sa.select(Item).where(Item.uid == uid, Item.retired.is_(False)))
     if not item.gradable:
-        flash("这道题还没有答案,暂不能作答。", "warning")
+        flash("这道题还没有答案，暂不能作答。", "warning")
         return redirect(url_for("bank.item", uid=uid))
     practice_set = svc.build_set(owner(), "single", {"item_ids": [item.id]})
     db.session.commit()
@@ -133,7 +133,7 @@ def answer(set_id: int):
         # an empty submission is a skip, not a wrong answer: nothing is recorded
         svc.skip(practice_set, item.id)
         db.session.commit()
-        flash("这道题没有作答,已跳过(不计入正确率,也不进错题本)。", "warning")
+        flash("这道题没有作答，已跳过（不计入正确率，也不进错题本）。", "warning")
         return redirect(url_for("practice.run", set_id=set_id))
     record, _result = svc.record_answer(owner(), item, values, practice_set.mode, practice_set)
     db.session.commit()
@@ -264,10 +264,10 @@ def exam_new():
                 count = int(request.form.get(f"count_{kind}") or 0)
                 points = float(request.form.get(f"points_{kind}") or 0)
             except ValueError:
-                errors.append(f"{REGISTRY[kind].name}: 题数和分值必须是数字")
+                errors.append(f"{REGISTRY[kind].name}：题数和分值必须是数字")
                 continue
             if count < 0 or count > 100 or points < 0 or points > 100:
-                errors.append("每种题型的题数应在 0–100 之间,分值应在 0–100 之间")
+                errors.append("每种题型的题数应在 0–100 之间，分值应在 0–100 之间")
                 continue
             if count:
                 chosen.append({"type": kind, "count": count, "points": points})
@@ -279,7 +279,7 @@ def exam_new():
             attempt = svc.start_exam(current_user.id, blueprint)
             if not attempt.paper:
                 db.session.rollback()
-                errors.append("题库中没有符合条件的题目,请调整专题或题型")
+                errors.append("题库中没有符合条件的题目，请调整专题或题型")
             else:
                 db.session.commit()
                 return redirect(url_for("practice.exam", attempt_id=attempt.id))
@@ -304,7 +304,7 @@ def exam(attempt_id: int):
     if not svc.accepting_answers(attempt):
         svc.submit_exam(attempt, "abandoned")  # the page was not open at the bell (it would have handed in)
         db.session.commit()
-        flash("考试时间已到,试卷已按截止时的作答自动交卷。", "warning")
+        flash("考试时间已到，试卷已按截止时的作答自动交卷。", "warning")
         return redirect(url_for("practice.exam_result", attempt_id=attempt_id))
     try:
         # without ?q= the exam opens where the student stopped
@@ -338,11 +338,11 @@ def exam_save(attempt_id: int):
     data = request.get_json(silent=True) or {} if is_json else request.form
     if not svc.accepting_answers(attempt):
         if is_json:
-            return jsonify(ok=False, error="考试已结束,答案未保存。"), 409
+            return jsonify(ok=False, error="考试已结束，答案未保存。"), 409
         if attempt.status == "open":
             svc.submit_exam(attempt, "timeup")
             db.session.commit()
-        flash("考试时间已到,这次的作答没有保存;试卷按截止时的作答评分。", "warning")
+        flash("考试时间已到，这次的作答没有保存；试卷按截止时的作答评分。", "warning")
         return redirect(url_for("practice.exam_result", attempt_id=attempt_id))
     try:
         position = int(data.get("position"))
@@ -394,7 +394,7 @@ def exam_submit(attempt_id: int):
         late = not svc.accepting_answers(attempt)
         if svc.submit_exam(attempt, svc.close_reason(attempt, request.form.get("reason") == "timeup")):
             db.session.commit()
-            flash("已交卷,超过截止时间后的作答不计分。" if late else "已交卷。", "warning" if late else "success")
+            flash("已交卷，超过截止时间后的作答不计分。" if late else "已交卷。", "warning" if late else "success")
     return redirect(url_for("practice.exam_result", attempt_id=attempt_id))
 
 

@@ -31,7 +31,7 @@ MODES = {
     "review": "智能复习",
     "single": "单题练习",
 }
-WRONG_BOOK_RULE = "答错的题自动进入错题本;此后在不同的两天里各答对一次(不含答错当天),该题自动移出错题本。"
+WRONG_BOOK_RULE = "答错的题自动进入错题本；此后在不同的两天里各答对一次（不含答错当天），该题自动移出错题本。"
 RIGHT_DAYS_TO_CLEAR = 2
 _scheduler = Scheduler(enable_fuzzing=False)
 

@@ -37,35 +37,35 @@ def register(case: Case) -> Case:
 
 
 register(Case(
-    key="walmart", title="沃尔玛:啤酒与尿布", scenario="walmart_basket", text=case_texts.WALMART,
+    key="walmart", title="沃尔玛：啤酒与尿布", scenario="walmart_basket", text=case_texts.WALMART,
     exercises=("association_rule", "pareto_share", "campaign_budget"),
     bank_items=("s003-p1-cs-01",), topics=("数据库营销与数据挖掘", "CRM 系统与模块"),
-    data_focus="在本班沙盒的订单明细里找出“一起被购买”的商品:计算支持度、置信度和提升度,"
-               "看看哪条规则最强;再想想这样的发现如何用于陈列、促销和精准营销。",
+    data_focus="在本班沙盒的订单明细里找出“一起被购买”的商品：计算支持度、置信度和提升度，"
+               "看看哪条规则最强；再想想这样的发现如何用于陈列、促销和精准营销。",
     source=f"{case_texts.SEED} 第一篇 六、案例分析 1",
 ))
 register(Case(
-    key="cosmetics", title="机智的化妆品公司老板:会员计划", scenario="cosmetics_members", text=case_texts.COSMETICS,
+    key="cosmetics", title="机智的化妆品公司老板：会员计划", scenario="cosmetics_members", text=case_texts.COSMETICS,
     exercises=("member_retention", "lifecycle_stage", "value_tiers", "clv"),
     bank_items=("s003-p1-cs-02",), topics=("关系营销", "客户满意与忠诚"),
-    data_focus="比较入会(会员)客户与其他客户的留存、复购和价值;看各获客年份的客户在之后的留存;"
+    data_focus="比较入会（会员）客户与其他客户的留存、复购和价值；看各获客年份的客户在之后的留存；"
                "用客户终身价值说明“把顾客忠诚化”值多少钱。",
     source=f"{case_texts.SEED} 第一篇 六、案例分析 2",
 ))
 register(Case(
-    key="coca_cola", title="可口可乐的客户调查:投诉与口碑", scenario="coca_cola_complaints", text=case_texts.COCA_COLA,
+    key="coca_cola", title="可口可乐的客户调查：投诉与口碑", scenario="coca_cola_complaints", text=case_texts.COCA_COLA,
     exercises=("complaint_handling", "satisfaction_repurchase", "segment_churn_rate"),
     bank_items=("s003-p1-cs-03",), topics=("客户服务与沟通", "客户满意与忠诚"),
-    data_focus="在服务工单与满意度调查中比较:投诉处理得满意的客户与不满意的客户,之后的复购和流失有何不同;"
+    data_focus="在服务工单与满意度调查中比较：投诉处理得满意的客户与不满意的客户，之后的复购和流失有何不同；"
                "满意度 c=b/a 与复购的关系如何。",
     source=f"{case_texts.SEED} 第一篇 六、案例分析 3",
 ))
 register(Case(
-    key="sto_express", title="申通快递:主动的客户沟通", scenario="default", text=case_texts.STO_EXPRESS,
+    key="sto_express", title="申通快递：主动的客户沟通", scenario="default", text=case_texts.STO_EXPRESS,
     exercises=("decline_customers", "value_tiers", "campaign_budget"),
     topics=("客户服务与沟通", "关系营销"),
-    data_focus="“一般都是客户打电话找快递公司,而不是快递公司积极主动地找客户。”在沙盒里主动找出消费下滑的客户,"
-               "按价值分层决定先联系谁,再用有限的预算设计一次回访/营销活动,与随机联系比一比效果。",
+    data_focus="“一般都是客户打电话找快递公司，而不是快递公司积极主动地找客户。”在沙盒里主动找出消费下滑的客户，"
+               "按价值分层决定先联系谁，再用有限的预算设计一次回访/营销活动，与随机联系比一比效果。",
     source=f"{case_texts.SEED} 第五篇 申通快递",
 ))
 

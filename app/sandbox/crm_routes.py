@@ -113,9 +113,9 @@ def log_interaction(sandbox_id: int, customer_id: int):
                                        kind="interaction", data={"kind": form.kind.data, "direction": form.direction.data,
                                                                  "note": form.note.data}))
         db.session.commit()
-        flash("接触记录已保存(只记在你自己的工作记录里,不会改动班级的数据)。", "success")
+        flash("接触记录已保存（只记在你自己的工作记录里，不会改动班级的数据）。", "success")
     else:
-        flash("记录未保存:" + ";".join(e for errors in form.errors.values() for e in errors), "warning")
+        flash("记录未保存：" + "；".join(e for errors in form.errors.values() for e in errors), "warning")
     return redirect(url_for("sandbox.customer", sandbox_id=sandbox.id, customer_id=customer_id) + "#mine")
 
 
@@ -134,9 +134,9 @@ def handle_ticket(sandbox_id: int, customer_id: int, ticket_id: int):
                                        kind="ticket", ticket_id=ticket_id,
                                        data={"outcome": form.outcome.data, "note": form.note.data}))
         db.session.commit()
-        flash(f"工单 #{ticket_id} 的处理已记录(记在你的工作记录里,原始工单不变)。", "success")
+        flash(f"工单 #{ticket_id} 的处理已记录（记在你的工作记录里，原始工单不变）。", "success")
     else:
-        flash("处理未保存:" + ";".join(e for errors in form.errors.values() for e in errors), "warning")
+        flash("处理未保存：" + "；".join(e for errors in form.errors.values() for e in errors), "warning")
     return redirect(url_for("sandbox.customer", sandbox_id=sandbox.id, customer_id=customer_id) + "#tickets")
 
 
@@ -164,7 +164,7 @@ def segments(sandbox_id: int):
         db.session.commit()
         return redirect(url_for("sandbox.segments", sandbox_id=sandbox.id))
     if request.method == "POST":
-        flash("细分未保存:" + ";".join(e for errors in form.errors.values() for e in errors), "warning")
+        flash("细分未保存：" + "；".join(e for errors in form.errors.values() for e in errors), "warning")
     rows = []
     for segment in svc.segments_of(sandbox.id, current_user.id):
         rows.append((segment, len(svc.segment_customer_ids(sandbox.id, segment.filters)),
