@@ -62,7 +62,7 @@ def bank_sync(bank_dir: Path | None) -> None:
 @bank_cli.command("export")
 @click.option("--format", "fmt", type=click.Choice(["json", "gift", "moodle-xml", "yaml"]), default="json")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="输出文件（默认标准输出）;YAML 格式给一个目录时按题库文件分别写出")
+              help="输出文件（默认标准输出）；YAML 格式给一个目录时按题库文件分别写出")
 @click.option("--include-retired", is_flag=True, help="包括已停用的题目")
 def bank_export(fmt: str, output: Path | None, include_retired: bool) -> None:
     """Export the bank from the database as JSON, GIFT, Moodle XML or question_bank YAML."""
@@ -159,7 +159,7 @@ def setup_command(no_demo: bool) -> None:
     if new_database and not no_demo and not current_app.config.get("SECRET_FROM_ENV"):
         lines = create_demo_accounts()
         db.session.commit()
-        click.echo("已创建演示账号（管理员可在后台删除）:")
+        click.echo("已创建演示账号（管理员可在后台删除）：")
         for line in lines:
             click.echo(line)
     n = db.session.scalar(sa.select(sa.func.count()).select_from(Item))

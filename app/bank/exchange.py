@@ -202,7 +202,7 @@ def _collect(raw_items: list[Any], result: ParseResult, mapping_word: str, optio
             try:
                 item["options"] = {o["key"]: o["text"] for o in options} or None
             except (KeyError, TypeError):
-                result.errors.append(f"第 {n} 个题目（{item.get('id', '?')}）: options 必须是 {{key, text}} 列表")
+                result.errors.append(f"第 {n} 个题目（{item.get('id', '?')}）：options 必须是 {{key, text}} 列表")
                 continue
         result.items.append(item)
         result.locations.append(f"第 {n} 个题目")
@@ -410,7 +410,7 @@ def parse_moodle_xml(text: str) -> ParseResult:
             item["type"] = "essay"
             item["answer"] = (q.findtext("graderinfo/text") or "").strip() or None
         else:
-            result.errors.append(f"{where} ({item['id']})：不支持的题型 {qtype!r}")
+            result.errors.append(f"{where}（{item['id']}）：不支持的题型 {qtype!r}")
             continue
         for field_name in META_FIELDS:
             if field_name in meta:

@@ -8,6 +8,7 @@ from app.bank.services import item_query, notes_for_topics, seed_names
 from app.extensions import db
 from app.models import Item, ItemSource, Note, Topic
 from question_bank.schema import ITEM_TYPES
+from question_bank.seeds import SEEDS
 
 
 @bp.route("/")
@@ -96,4 +97,9 @@ def seeds():
     rows = db.session.execute(
         sa.select(ItemSource.seed, ItemSource.section, sa.func.count(sa.distinct(ItemSource.item_id)))
         .group_by(ItemSource.seed, ItemSource.section).order_by(ItemSource.seed, sa.func.min(ItemSource.id))).all()
-    return render_template("bank/seeds.html", rows=rows)
+    counts: dict[str, list] = {}
+    for seed, section, n in rows:
+        counts.setdefault(seed, []).append((section, n))
+    notes = db.session.scalars(sa.select(Note).order_by(Note.slug)).all()
+    reading = {seed: [n for n in notes if any(src.get("seed") == seed for src in n.sources or [])] for seed in SEEDS}
+    return render_template("bank/seeds.html", seeds=SEEDS.values(), sections=counts, reading=reading)

@@ -16,6 +16,7 @@ from app.practice import bp
 from app.practice import services as svc
 from app.practice.forms import BlueprintForm, StartForm
 from app.practice.progress import progress_data
+from question_bank.seeds import seed_title
 
 
 def owner(create: bool = True) -> svc.Owner:
@@ -35,7 +36,7 @@ def _topic_choices():
 def home():
     form = StartForm(request.args)
     form.topic.choices = _topic_choices()
-    form.seed.choices = choices([("", "全部资料")] + [(s, s) for s in seed_names()])
+    form.seed.choices = choices([("", "全部资料")] + [(s, seed_title(s)) for s in seed_names()])
     counts = {}
     if current_user.is_authenticated:
         counts["wrong"] = db.session.scalar(sa.select(sa.func.count()).select_from(WrongEntry).where(

@@ -91,7 +91,7 @@ def _clusters(sandbox):
         if mask.any():
             centers.append((_center(xs[mask], log_x), _center(ys[mask], log_y), f"群{row['label'] + 1}"))
     chart = scatter_plot([(float(xs[i]), float(ys[i]), int(labels[i])) for i in keep],
-                         f"客户聚类（k=4，按 R、F、M 标准化后聚类）:{x_label} × {y_label}", x_label, y_label,
+                         f"客户聚类（k=4，按 R、F、M 标准化后聚类）：{x_label} × {y_label}", x_label, y_label,
                          [f"群{r['label'] + 1}（{r['customers']} 人）" for r in result["summary"]],
                          highlight=centers, log_x=log_x, log_y=log_y)
     return _page("clusters", sandbox, chart=chart, summary=result["summary"], dims=analysis.DIMENSIONS,

@@ -60,7 +60,7 @@ def create_command(class_id: int | None, customers: int, months: int, seed: int,
     finally:
         bar.close()
     counts = ",".join(f"{k} {v}" for k, v in sandbox.counts.items())
-    click.echo(f"沙盒 {sandbox.id} 已就绪（{time.perf_counter() - started:.1f} 秒）:{counts}")
+    click.echo(f"沙盒 {sandbox.id} 已就绪（{time.perf_counter() - started:.1f} 秒）：{counts}")
 
 
 @bp.cli.command("list")
@@ -80,7 +80,7 @@ def reset_command(sandbox_id: int, seed: int | None, yes: bool) -> None:
     """Regenerate a sandbox's data and clear students' actions and campaign runs (segments and attempts stay)."""
     sandbox = _sandbox(sandbox_id)
     if not yes:
-        click.confirm(f"重置沙盒 {sandbox.id}({sandbox.title})？学生的接触记录、工单处理和营销活动将被清空", abort=True)
+        click.confirm(f"重置沙盒 {sandbox.id}（{sandbox.title}）？学生的接触记录、工单处理和营销活动将被清空", abort=True)
     bar = _Bar("重新写入")
     try:
         sandbox = svc.reset_sandbox(sandbox, seed=seed, progress=bar)

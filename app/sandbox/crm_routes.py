@@ -27,6 +27,9 @@ from app.models.sandbox import (
 from app.sandbox import bp, campaigns, store
 from app.sandbox import services as svc
 from app.sandbox.forms import CAMPAIGN_CHANNELS, TICKET_OUTCOMES, CampaignForm, InteractionForm, SegmentForm, TicketForm
+from simulations.catalog import TICKET_STATUSES
+
+RESOLVED = TICKET_STATUSES[0]  # 已解决: a resolved ticket is closed, nobody handles it again
 
 
 @bp.route("/<int:sandbox_id>/customers")
@@ -99,7 +102,7 @@ def customer(sandbox_id: int, customer_id: int):
         interactions=rows(sb_interaction, sb_interaction.c.happened_on, 30),
         tickets=rows(sb_ticket, sb_ticket.c.opened_on), surveys=rows(sb_survey, sb_survey.c.surveyed_on),
         actions=actions, handled=handled, outcomes=TICKET_OUTCOMES,
-        interaction_form=InteractionForm(), ticket_form=TicketForm())
+        interaction_form=InteractionForm(), ticket_form=TicketForm(), RESOLVED=RESOLVED)
 
 
 @bp.route("/<int:sandbox_id>/customers/<int:customer_id>/interactions", methods=["POST"])
@@ -123,13 +126,15 @@ def log_interaction(sandbox_id: int, customer_id: int):
 @login_required
 def handle_ticket(sandbox_id: int, customer_id: int, ticket_id: int):
     sandbox = svc.sandbox_or_404(sandbox_id, current_user)
-    ticket = db.session.execute(sa.select(sb_ticket.c.id).where(
+    ticket = db.session.execute(sa.select(sb_ticket.c.id, sb_ticket.c.status).where(
         sb_ticket.c.sandbox_id == sandbox.id, sb_ticket.c.id == ticket_id,
         sb_ticket.c.customer_id == customer_id)).first()
     if ticket is None:
         abort(404)
     form = TicketForm()
-    if form.validate_on_submit():
+    if ticket.status == RESOLVED:
+        flash(f"工单 #{ticket_id} 已经解决，不需要再处理。", "warning")
+    elif form.validate_on_submit():
         db.session.add(SbStudentAction(sandbox_id=sandbox.id, user_id=current_user.id, customer_id=customer_id,
                                        kind="ticket", ticket_id=ticket_id,
                                        data={"outcome": form.outcome.data, "note": form.note.data}))

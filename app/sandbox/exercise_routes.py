@@ -91,7 +91,9 @@ def cases():
         closes_at = from_local(form.closes_at.data)
         run, created = work.start_case(CASES[form.case_key.data], school_class, current_user.id,
                                        form.customers.data, closes_at)
-        flash(("已为本班新建“" if created else "已在本班现有的“") + f"{run.sandbox.scenario_label}”沙盒中开始案例。", "success")
+        where = f"“{run.sandbox.title}”"
+        flash(f"已为本班新建沙盒{where}，案例在其中开始。" if created else f"案例已在本班现有的沙盒{where}中开始。",
+              "success")
         return redirect(url_for("sandbox.case", run_id=run.id))
     runs = db.session.scalars(sa.select(SbCaseRun).where(SbCaseRun.class_id.in_([c.id for c in classes]))
                               .order_by(SbCaseRun.id.desc())).all() if classes else []

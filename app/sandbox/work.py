@@ -191,7 +191,7 @@ def start_case(case: Case, school_class: SchoolClass, user_id: int, customers: i
     if created:
         sandbox = svc.create_sandbox(class_id=school_class.id, customers=customers, months=24,
                                      seed=svc.stable_seed("case", case.key, school_class.id) % 1_000_000,
-                                     scenario=case.scenario, name=f"案例：{case.title}", created_by_id=user_id)
+                                     scenario=case.scenario, name=f"{case.title}案例沙盒", created_by_id=user_id)
     run = db.session.scalar(sa.select(SbCaseRun).where(SbCaseRun.sandbox_id == sandbox.id,
                                                        SbCaseRun.case_key == case.key))
     if run is None:

@@ -17,9 +17,9 @@ from app.sandbox.exercises.base import (
 )
 
 STAGES = ("考察期", "形成期", "稳定期", "退化期", "已流失")
-STAGE_RULES = ("判断依据（课程：交易量在考察期较小，形成期快速增加，稳定期最大，退化期回落）:"
+STAGE_RULES = ("判断依据（课程：交易量在考察期较小，形成期快速增加，稳定期最大，退化期回落）："
                "已流失 = 已连续 3 个月以上无订单，且按其以往的购买频率，这么久不买的可能性低于 5%;"
-               "考察期 = 获客不足 2 个月；形成期 = 获客（或流失后回归）不足 6 个月（回归客户 2 个月）;"
+               "考察期 = 获客不足 2 个月；形成期 = 获客（或流失后回归）不足 6 个月（回归客户 2 个月）；"
                "退化期 = 最近 3 个月的订单数不到其稳定水平所预期的一半（预期至少 3 单）；其余为稳定期。")
 
 
@@ -88,7 +88,7 @@ class LifecycleStage(Exercise):
                 lines.append(f"客户 {cid}：按可观察的数据规则推断为{inferred}，而模拟中该客户真实处于{hidden};"
                              f"你的判断与真实阶段一致，按正确计分（{trail}）。")
             else:
-                lines.append(f"客户 {cid}：应为{inferred}（你答 {given or '未填'}）;{trail}。")
+                lines.append(f"客户 {cid}：应为{inferred}（你答 {given or '未填'}）；{trail}。")
         n = len(params["customers"])
         if right < n:
             lines.append("区分要点：退化期看“交易量回落”（与自身稳定水平相比），已流失看“长期无交易且不符合其购买习惯”。")
@@ -113,7 +113,7 @@ class DeclineCustomers(Exercise):
 
     def prompt(self, params):
         ids = "、".join(str(i) for i in params["candidates"])
-        return [f"截至 {params['as_of']}，下列客户中哪些处于退化期（与自身稳定时期相比，最近 3 个月交易量明显回落）?"
+        return [f"截至 {params['as_of']}，下列客户中哪些处于退化期（与自身稳定时期相比，最近 3 个月交易量明显回落）？"
                 f"候选客户：{ids}。", STAGE_RULES,
                 "按选对的人数减去选错的人数计分（部分得分）。"]
 

@@ -156,7 +156,7 @@ class CampaignBudget(Exercise):
         sim = simulate_campaign(truth, ids, params["per_contact"], params["fixed"],
                                 seed=int(params["budget"]) * 7919 + ids.size)
         lines = [f"联系 {ids.size} 位客户（细分“{answer.get('segment')}”共 {answer.get('segment_size')} 位"
-                 + ("，超出预算，随机抽取" if cut else "") + f")，成本 {money(cost)}。",
+                 + ("，超出预算，随机抽取" if cut else "") + f"），成本 {money(cost)}。",
                  f"预期 ROI：你的名单 {roi:.0%}；随机联系同样人数 {random_roi:.0%}；按真实响应倾向挑出的最优名单 {best_roi:.0%}。",
                  f"一次模拟结果：{sim['responders']} 人响应（响应率 {pct(sim['response_rate'])}），收入 {money(sim['revenue'])},"
                  f"ROI {sim['roi']:.0%}。"]

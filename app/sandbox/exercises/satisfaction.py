@@ -57,7 +57,7 @@ class SatisfactionRepurchase(Exercise):
         sh, sl = grade_number(gh, rate_high, 0.01, 0.03), grade_number(gl, rate_low, 0.01, 0.03)
         sr = 1.0 if answer.get("relation") == relation else 0.0
         lines = [f"(1)a = {a:g},b = {b:g},c = b/a = {c:.2f}（你答 {answer.get('c')}）"
-                 + ("✓。" if sc == 1 else ";c>1 表示感知超过期望（满意）,c<1 表示不满意。"),
+                 + ("✓。" if sc == 1 else ";c>1 表示感知超过期望（满意），c<1 表示不满意。"),
                  f"（2）满意的 {int(high.sum())} 份调查中复购 {pct(rate_high)}（你答 {pct(gh)}）；不满意的 {int(low.sum())} 份中"
                  f"复购 {pct(rate_low)}（你答 {pct(gl)}）。",
                  f"(3){dict(RELATION)[relation]}" + ("✓" if sr == 1 else f"（你选了“{dict(RELATION).get(answer.get('relation'), '未选')}”）")
@@ -114,7 +114,7 @@ class ComplaintHandling(Exercise):
         gs, gu = (None if answer.get(k) is None else answer[k] / 100 for k in ("satisfied", "unsatisfied"))
         s1, s2 = grade_number(gs, rs, 0.01, 0.03), grade_number(gu, ru, 0.01, 0.03)
         s3 = 1.0 if answer.get("verdict") == verdict else 0.0
-        lines = [f"对处理满意的 {int(satisfied.sum())} 位客户流失率 {pct(rs)}（你答 {pct(gs)}）;"
+        lines = [f"对处理满意的 {int(satisfied.sum())} 位客户流失率 {pct(rs)}（你答 {pct(gs)}）；"
                  f"不满意的 {int((~satisfied).sum())} 位客户流失率 {pct(ru)}（你答 {pct(gu)}）。",
                  "案例：抱怨没有完全解决好的人中 1/3 完全抵制公司产品、45% 减少购买，并向 9–10 人转述经历；"
                  "处理得满意的人向 4–5 人转述，其中 10% 会增加购买。投诉处理是挽留客户和口碑的关键时刻。"]

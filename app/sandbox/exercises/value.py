@@ -117,7 +117,7 @@ class LifetimeValue(Exercise):
                 f"假设年保留率 r = {params['retention']:.0%}，年折现率 d = {params['discount']:.0%}，计算未来 "
                 f"{params['years']} 年的客户终身价值：CLV = Σ(t=1..{params['years']}) m · r^(t−1) / (1+d)^t"
                 "（每年利润在年末到账）。",
-                "以元为单位，误差 1% 以内得满分，5% 以内得一半分。按年初到账（除以（1+d）^(t−1)）算出的结果也接受。"]
+                "以元为单位，误差 1% 以内得满分，5% 以内得一半分。按年初到账（除以（1+d）^（t−1））算出的结果也接受。"]
 
     def fields(self, params, ctx=None):
         return [Field("margin", "年利润 m（元）", "number"), Field("clv", "CLV（元）", "number")]
@@ -136,7 +136,7 @@ class LifetimeValue(Exercise):
         if m_score == 1:
             lines.append(f"年利润 m = {money(margin)} ✓。")
         else:
-            lines.append(f"年利润 m 应为 {money(margin)}（你答 {'未填' if given_m is None else money(given_m)}）:"
+            lines.append(f"年利润 m 应为 {money(margin)}（你答 {'未填' if given_m is None else money(given_m)}）："
                          "只算区间内订单的金额减成本，注意起止日期。")
         score = grade_number(given, right, tol, max(abs(right) * 0.05, 1))
         variant = grade_number(given, alt, max(abs(alt) * 0.01, 0.5), 0) == 1 and score < 1
