@@ -123,6 +123,7 @@ TABLE: dict[str, Rule] = {
     "bank.topic": Rule(lambda w: f"/topics/{w.topic}", everyone()),
     "bank.note": Rule(lambda w: f"/notes/{w.note}", everyone()),
     "bank.seeds": Rule(lambda w: "/seeds/", everyone()),
+    "bank.manifest": Rule(lambda w: "/manifest.webmanifest", everyone()),
     # ---- practice (visitors practise too; their sets live in the session)
     "practice.home": Rule(lambda w: "/practice/", everyone()),
     "practice.start": Rule(lambda w: "/practice/start?mode=sequential", everyone(302)),

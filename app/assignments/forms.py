@@ -10,14 +10,13 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.assignments.services import DEFAULT_POINTS, QUIZ_TYPES
-from app.formutil import choices, strip
+from app.formutil import MultiCheckboxField, choices, strip
 from app.models.assignments import FEEDBACK_POLICIES, GRADING_RULES
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
@@ -40,7 +39,7 @@ class QuizForm(FlaskForm):
                         default="items")
     item_list = TextAreaField("题目编号（每行一个，可在编号后写分值，如 s002-mc60-07 2）", filters=[strip])
     shuffle = BooleanField("打乱题目顺序（每个学生的题目顺序不同；选项顺序总是随机）", default=True)
-    topics = SelectMultipleField("限定专题（不选为全部专题）", choices=[], validators=[Optional()])
+    topics = MultiCheckboxField("限定专题（不选为全部专题）", choices=[], validators=[Optional()])
 
     def validate_closes_at(self, field) -> None:
         if field.data and self.opens_at.data and field.data <= self.opens_at.data:

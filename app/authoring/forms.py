@@ -11,17 +11,15 @@ from wtforms import (
     Form,
     FormField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.authoring.services import OPTION_KEYS
 from app.bank.exchange import FORMATS
-from app.formutil import choices, strip
+from app.formutil import MultiCheckboxField, choices, strip
 from app.models.users import ROLES
 from question_bank.schema import CHOICE_TYPES, ITEM_TYPES, KEY_SOURCES
 
@@ -32,11 +30,6 @@ TRUE_FALSE = {"": "请选择", "true": "正确（√）", "false": "错误（×�
 
 def _lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class PartForm(Form):
@@ -59,7 +52,7 @@ class ItemForm(FlaskForm):
     key_points = TextAreaField("得分要点（名词解释、简答：每行一个；不填则从参考答案自动拆分）", filters=[strip])
     blanks = TextAreaField("各空可接受的答案（每行一个空，同一空的多个答案用 | 分隔）", filters=[strip])
     parts = FieldList(FormField(PartForm), label="案例小题", min_entries=0, max_entries=MAX_PARTS)
-    topics = SelectMultipleField("专题（可多选）", choices=[], validate_choice=False)
+    topics = MultiCheckboxField("专题（可多选）", choices=[], validate_choice=False)
     sources = TextAreaField("出处（每行一个：资料文件 | 章节 | 题号）", filters=[strip])
     notes = TextAreaField("编辑说明（每行一条：改了什么、为什么）", filters=[strip])
     preview = SubmitField("预览")

@@ -1,7 +1,7 @@
 """Public pages: home, the bank browser and search, item pages, topics and reading pages."""
 
 import sqlalchemy as sa
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, jsonify, render_template, request, url_for
 
 from app.bank import bp
 from app.bank.services import item_query, notes_for_topics, seed_names
@@ -103,3 +103,19 @@ def seeds():
     notes = db.session.scalars(sa.select(Note).order_by(Note.slug)).all()
     reading = {seed: [n for n in notes if any(src.get("seed") == seed for src in n.sources or [])] for seed in SEEDS}
     return render_template("bank/seeds.html", seeds=SEEDS.values(), sections=counts, reading=reading)
+
+
+THEME_COLOR = "#1f6feb"
+
+
+@bp.route("/manifest.webmanifest")
+def manifest():
+    """The web app manifest: the site can be added to a phone's home screen and opens like an app."""
+    icon = lambda size: {"src": url_for("static", filename=f"icons/icon-{size}.png"),  # noqa: E731
+                         "sizes": f"{size}x{size}", "type": "image/png", "purpose": "any maskable"}
+    body = {"name": "客户关系管理 教学与刷题平台", "short_name": "CRM 刷题", "lang": "zh-CN",
+            "start_url": url_for("bank.index"), "scope": "/", "display": "standalone",
+            "background_color": "#f6f7f9", "theme_color": THEME_COLOR, "icons": [icon(192), icon(512)]}
+    response = jsonify(body)
+    response.mimetype = "application/manifest+json"
+    return response

@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import NumberRange, Optional
 
-from app.formutil import choices
+from app.formutil import MultiCheckboxField, choices
 from question_bank.schema import ITEM_TYPES
 
 TYPE_CHOICES = choices(ITEM_TYPES.items())
@@ -23,4 +23,4 @@ class StartForm(FlaskForm):
 class BlueprintForm(FlaskForm):
     title = StringField("试卷名称", default="模拟考试")
     minutes = IntegerField("考试时长（分钟）", default=60, validators=[NumberRange(1, 300, "时长应在 1–300 分钟之间")])
-    topics = SelectMultipleField("限定专题（不选为全部）", choices=[], validators=[Optional()])
+    topics = MultiCheckboxField("限定专题（不选为全部）", choices=[], validators=[Optional()])
