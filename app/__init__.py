@@ -100,12 +100,16 @@ def _register_error_pages(app: Flask) -> None:
 def _register_template_globals(app: Flask) -> None:
     from app.models.practice import CLOSED_BY
     from app.scores import STEP_TEXT, format_score
+    from app.zhtext import zh_punct
     from question_bank.schema import ITEM_TYPES, KEY_SOURCES
     from question_bank.seeds import seed_title
 
     app.jinja_env.filters["score"] = format_score
     app.jinja_env.filters["seed_title"] = seed_title
-    app.jinja_env.globals.update(ITEM_TYPES=ITEM_TYPES, KEY_SOURCES=KEY_SOURCES, CLOSED_BY=CLOSED_BY,
+    app.jinja_env.filters["zh"] = zh_punct
+    # the bank's labels are read as Chinese sentences on the pages
+    app.jinja_env.globals.update(ITEM_TYPES=ITEM_TYPES, KEY_SOURCES={k: zh_punct(v) for k, v in KEY_SOURCES.items()},
+                                 CLOSED_BY=CLOSED_BY,
                                  SCORE_STEP=STEP_TEXT,
                                  has_blueprint=lambda name: name in app.blueprints)
 

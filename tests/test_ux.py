@@ -300,30 +300,32 @@ def test_multi_choices_are_checkboxes(app, instructor):
 
 
 def test_rendered_pages_have_chinese_punctuation_and_no_identifiers(app):
+    from app.models.classes import SchoolClass
+    from app.models.sandbox import SbCaseRun, sb_customer
+    from app.sandbox import work
+    from app.sandbox.cases import CASES
     from tests.test_sandbox import make_world
     from tests.uxscan import crawl
 
-    make_world(app)
-    from app.sandbox import services as sandbox_services
-    from app.sandbox import work
-    from app.sandbox.cases import CASES
-
+    world = make_world(app)
     with app.app_context():
-        from app.models.classes import SchoolClass
-
-        school_class = db.session.scalar(sa.select(SchoolClass).order_by(SchoolClass.id))
-        teacher_id = school_class.instructor_id
+        school_class = db.session.get(SchoolClass, world.class_id)
         for case in CASES.values():
-            work.start_case(case, school_class, teacher_id, 200, None)
+            work.start_case(case, school_class, world.teacher, 200, None)
         db.session.commit()
-    del sandbox_services
+        runs = list(db.session.scalars(sa.select(SbCaseRun.id)))
+        customer = db.session.scalar(sa.select(sb_customer.c.id).where(sb_customer.c.sandbox_id == world.sandbox_id))
+    sandbox_pages = [f"/sandbox/{world.sandbox_id}/", f"/sandbox/{world.sandbox_id}/customers",
+                     f"/sandbox/{world.sandbox_id}/customers/{customer}", f"/sandbox/{world.sandbox_id}/exercises",
+                     f"/sandbox/{world.sandbox_id}/downloads",
+                     *[f"/sandbox/case/{run}" for run in runs]]
     student = app.test_client()
     login(student, "alice")
     start(student, mode="sequential", types="true_false")
     report = crawl(student, ["/", "/practice/", "/exam/", "/exam/new", "/seeds/", "/practice/progress", "/sandbox/",
-                             "/bank/topics"], limit=90)
+                             "/bank/topics", *sandbox_pages], limit=100)
     teacher = app.test_client()
     login(teacher, "teacher")
     report.update({f"教师 {k}": v for k, v in crawl(teacher, ["/", "/manage/", "/sandbox/", "/sandbox/cases",
-                                                              "/classes/"], limit=90).items()})
+                                                              "/classes/", *sandbox_pages], limit=100).items()})
     assert report == {}, "\n".join(f"{page}: {p}" for page, found in report.items() for p in sorted(set(found))[:5])

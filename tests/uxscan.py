@@ -13,7 +13,7 @@ CJK = "\u3400-\u9fff\u3000-\u303f\uff00-\uffef"
 # an ASCII , ; : ! ? ( ) touching a Chinese character on either side (a space between still counts)
 ASCII_PUNCT = re.compile(rf"[{CJK}] ?[,;:!?()]|[,;:!?()] ?[{CJK}]")
 SNAKE_CASE = re.compile(r"(?<![\w./-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w./-])")
-SKIP_TAGS = {"script", "style", "code", "pre", "textarea", "svg", "title", "option"}
+SKIP_TAGS = {"script", "style", "code", "pre", "textarea", "svg", "title"}
 # text that comes from the seeds (kept as the seed wrote it)
 SEED_TEXT_CLASSES = {"stem", "md", "options", "choice", "answer-block", "kp-list", "seed-text"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -62,7 +62,7 @@ def problems(html: str) -> list[str]:
     return found
 
 
-SKIP_PATHS = ("/auth/logout", "/static/", ".csv", "/export", "/download")
+SKIP_PATHS = ("/auth/logout", "/static/", ".csv", "/export", "/download/")
 
 
 def crawl(client, start: list[str], limit: int = 120) -> dict[str, list[str]]:

@@ -21,6 +21,7 @@ from app.authoring.services import OPTION_KEYS
 from app.bank.exchange import FORMATS
 from app.formutil import MultiCheckboxField, choices, strip
 from app.models.users import ROLES
+from app.zhtext import zh_punct
 from question_bank.schema import CHOICE_TYPES, ITEM_TYPES, KEY_SOURCES
 
 MAX_PARTS = 12
@@ -44,7 +45,7 @@ class ItemForm(FlaskForm):
     answer_keys = MultiCheckboxField("正确答案", choices=choices((k, k) for k in OPTION_KEYS), validate_choice=False)
     answer_tf = SelectField("正确答案", choices=choices(TRUE_FALSE.items()), validate_choice=False)
     answer_text = TextAreaField("参考答案（Markdown）", filters=[strip])
-    key_source = SelectField("答案来源", choices=choices(KEY_SOURCES.items()), default="source", validate_choice=False)
+    key_source = SelectField("答案来源", choices=choices((k, zh_punct(v)) for k, v in KEY_SOURCES.items()), default="source", validate_choice=False)
     options_source = SelectField("选项来源", choices=choices(OPTIONS_SOURCES.items()), default="source",
                                  validate_choice=False)
     explanation = TextAreaField("解析（Markdown；推导的答案须引用资料原文并注明出处）", filters=[strip])

@@ -16,6 +16,7 @@ from app.authoring.forms import ActionForm, ItemForm, KeyForm
 from app.bank.services import item_query, normalise_content
 from app.extensions import db
 from app.models import Item, Topic
+from app.zhtext import zh_punct
 from question_bank.schema import ITEM_TYPES, KEY_SOURCES
 
 ORIGINS = {"bank": "题库文件", "instructor": "教师新增", "import": "导入"}
@@ -185,6 +186,6 @@ def key(uid: str):
         else:
             svc.key_item(item, answer, form.explanation.data, current_user.id)
             db.session.commit()
-            flash(f"已记录 {item.uid} 的答案（由你核定，答案来源：{KEY_SOURCES[item.key_source]}）。", "success")
+            flash(f"已记录 {item.uid} 的答案（由你核定，答案来源：{zh_punct(KEY_SOURCES[item.key_source])}）。", "success")
             return redirect(url_for("authoring.keying"))
     return render_template("authoring/key.html", item=item, form=form)

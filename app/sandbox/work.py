@@ -235,7 +235,7 @@ def case_findings(case: Case, sandbox: Sandbox) -> list[str]:
         rules = data.rules()["rules"]
         if rules:
             r = rules[0]
-            lines.append(f"数据中最强的关联规则：{r['antecedent_name']} → {r['consequent_name']}，支持度 {r['support']:.2%},"
+            lines.append(f"数据中最强的关联规则：{r['antecedent_name']} → {r['consequent_name']}，支持度 {r['support']:.2%}，"
                          f"置信度 {r['confidence']:.1%}，提升度 {r['lift']:.2f}。")
         for rule in truth.get("rules", [])[:1]:
             lines.append(f"模拟时“埋下”的规则：{rule['antecedent']} → {rule['consequent']}（买前者的订单有 "
@@ -244,7 +244,7 @@ def case_findings(case: Case, sandbox: Sandbox) -> list[str]:
         member = c["channel"] == "校园活动"
         lost = c["stage"] == "已流失"
         if member.any():
-            lines.append(f"“校园活动”入会的会员 {int(member.sum())} 位，流失率 {lost[member].mean():.1%};"
+            lines.append(f"“校园活动”入会的会员 {int(member.sum())} 位，流失率 {lost[member].mean():.1%}；"
                          f"其他客户流失率 {lost[~member].mean():.1%}。")
         for year, shares in sorted((truth.get("cohort_retention") or {}).items()):
             if shares:

@@ -54,7 +54,7 @@ class AssociationRule(Exercise):
         expected = {"antecedent": str(best["antecedent"]), "consequent": str(best["consequent"]),
                     "lift": round(best["lift"], 3)}
         lift_score = grade_number(answer.get("lift"), best["lift"], 0.1, 0.5)
-        described = (f"{best['antecedent_name']} → {best['consequent_name']}：支持度 {pct(best['support'], 2)},"
+        described = (f"{best['antecedent_name']} → {best['consequent_name']}：支持度 {pct(best['support'], 2)}，"
                      f"置信度 {pct(best['confidence'])}，提升度 {best['lift']:.2f}")
         lines = []
         # the student's rule a -> b as mined (it is in the list when it clears both thresholds)

@@ -177,7 +177,7 @@ class ParetoShare(Exercise):
         lines = [f"前 {p}%（全部 {revenue.size} 位客户中的前 {k_all} 位）贡献了 {pct(right)} 的收入（你答 "
                  f"{'未填' if value is None else pct(value)}）。"]
         if score < 1 and grade_number(value, alt, 0.005, 0.02) == 1.0:
-            return Result(1.0, [f"你按有购买的 {buyers} 位客户取前 {p}%（前 {k_buyers} 位），占比 {pct(alt)};"
+            return Result(1.0, [f"你按有购买的 {buyers} 位客户取前 {p}%（前 {k_buyers} 位），占比 {pct(alt)}；"
                                 f"按全部客户算是 {pct(right)}。两种口径都可以，写报告时要注明分母。"], expected)
         lines.append(f"课程的 80/20 法则说“企业80%的收入来自20%的客户”；本公司前 20% 客户的占比为 "
                      f"{pct(data.pareto()['top20_share'])}。")
