@@ -13,6 +13,12 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; then
     echo "No /usr/bin/chromium and no root to install it: the browser test will be skipped"
   fi
 fi
+# npm tools of the browser test (axe-core, see package.json); the accessibility check is skipped without them
+if command -v npm >/dev/null 2>&1; then
+  npm install --no-audit --no-fund --loglevel=error >/dev/null 2>&1 || echo "npm install failed: the accessibility check will be skipped"
+else
+  echo "No npm: the accessibility check (axe-core) of the browser test will be skipped"
+fi
 .venv/bin/ruff check .
 .venv/bin/mypy --strict simulations question_bank
 echo "== Test suite on SQLite =="

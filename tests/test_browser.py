@@ -60,6 +60,22 @@ def phone(browser):
     assert errors == [], errors
 
 
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_check(page, name):
+    """Run axe-core (the npm package, injected into the page) and fail on serious or critical violations."""
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed: run `npm install` at the repository root (scripts/test.sh does)")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '));
+    }""")
+    assert result == [], f"{name}: accessibility violations\n" + "\n".join(result)
+
+
 def shot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
