@@ -59,7 +59,8 @@ def progress_data(user_id: int) -> dict[str, Any]:
         "days_active": len(per_day),
         "chart": line_chart(series, "最近 30 天每日正确率"),
         "type_chart": bar_chart([(r["label"], r["accuracy"]) for r in type_rows], "各题型正确率", y_max=1.0),
-        "exam_chart": line_chart([(f"#{e.id}", (e.score or 0) / e.max_score if e.max_score else 0) for e in exams],
+        "exam_chart": line_chart([(f"第 {n} 次", (e.score or 0) / e.max_score if e.max_score else 0)
+                                  for n, e in enumerate(exams, start=1)],
                                  "模拟考试得分率", color="#138a4a"),
         "exams": exams, "weak_min_answers": WEAK_MIN_ANSWERS, "weak_below": WEAK_BELOW,
     }
