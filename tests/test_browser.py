@@ -113,12 +113,7 @@ def test_student_registers_practises_and_sits_a_mock_exam(live_server, phone):
     shot(page, "03-practice-feedback")
 
     # a short mock exam: two single-choice and one true/false item, five minutes
-    page.goto(base + "/exam/new")
-    for kind in ("multi_choice", "term_definition", "short_answer"):
-        page.fill(f"input[name=count_{kind}]", "0")
-    page.fill("input[name=count_single_choice]", "2")
-    page.fill("input[name=count_true_false]", "1")
-    page.fill("#minutes", "5")
+    fill_small_exam(page, base, minutes=5)
     shot(page, "04-exam-blueprint")
     page.click("text=开始考试")
     page.wait_for_selector("#timer")
@@ -140,6 +135,17 @@ def test_student_registers_practises_and_sits_a_mock_exam(live_server, phone):
     page.goto(base + "/practice/progress")
     assert page.locator("svg").count() >= 1
     shot(page, "07-progress")
+
+
+def fill_small_exam(page, base, minutes=None):
+    """The mock-exam form filled for two single-choice items and one true/false item."""
+    page.goto(base + "/exam/new")
+    for kind in ("multi_choice", "term_definition", "short_answer"):
+        page.fill(f"input[name=count_{kind}]", "0")
+    page.fill("input[name=count_single_choice]", "2")
+    page.fill("input[name=count_true_false]", "1")
+    if minutes:
+        page.fill("#minutes", str(minutes))
 
 
 def _login(page, base, username, password="secret123"):
@@ -310,12 +316,7 @@ def test_a_students_day_on_a_phone(live_server, phone):
     assert page.locator(".sheet button[value='4']").get_attribute("class") in ("right current", "wrong current")
 
     # an exam started and left alone until its time ran out: closed by the system, nothing in the 错题本
-    page.goto(base + "/exam/new")
-    for kind in ("multi_choice", "term_definition", "short_answer"):
-        page.fill(f"input[name=count_{kind}]", "0")
-    page.fill("input[name=count_single_choice]", "2")
-    page.fill("input[name=count_true_false]", "1")
-    page.fill("#minutes", "5")
+    fill_small_exam(page, base, minutes=5)
     axe_check(page, "exam blueprint")
     page.click("text=开始考试")
     page.wait_for_selector("#timer")
@@ -331,11 +332,7 @@ def test_a_students_day_on_a_phone(live_server, phone):
     shot(page, "34-day-abandoned")
 
     # a real one: answer every question, hand it in
-    page.goto(base + "/exam/new")
-    for kind in ("multi_choice", "term_definition", "short_answer"):
-        page.fill(f"input[name=count_{kind}]", "0")
-    page.fill("input[name=count_single_choice]", "2")
-    page.fill("input[name=count_true_false]", "1")
+    fill_small_exam(page, base)
     page.click("text=开始考试")
     page.wait_for_selector("#timer")
     axe_check(page, "exam question")

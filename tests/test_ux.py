@@ -21,7 +21,7 @@ from app.models.practice import ExamAttempt, ResponseRecord, WrongEntry
 from app.scores import format_score, round_score
 from tests.conftest import csrf_token, login, post_form
 from tests.test_assignments import create_quiz, make_class, make_items, quiz_data, take, user_client
-from tests.test_practice import SMALL, current_item_id, paper, start, start_exam, wrong_choice
+from tests.test_practice import SMALL, answer_wrongly, current_item_id, paper, start, start_exam
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "app" / "templates"
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -248,11 +248,7 @@ def urlpath(url: str) -> str:
 
 def test_the_grid_shows_right_and_wrong(app, student):
     set_url = start(student, mode="sequential", types="single_choice")
-    item_id, _ = current_item_id(student, set_url)
-    with app.app_context():
-        item = db.session.get(Item, item_id)
-        wrong = wrong_choice({"options": item.options, "answer": item.answer})
-    post_form(student, set_url + "/answer", {"item_id": item_id, "answer": [wrong]}, page=set_url)
+    answer_wrongly(app, student, set_url)
     html = student.get(set_url).get_data(as_text=True)
     assert 'class="wrong"' in html and 'aria-label="第 1 题，答错"' in html
 
@@ -329,3 +325,22 @@ def test_rendered_pages_have_chinese_punctuation_and_no_identifiers(app):
     report.update({f"教师 {k}": v for k, v in crawl(teacher, ["/", "/manage/", "/sandbox/", "/sandbox/cases",
                                                               "/classes/", *sandbox_pages], limit=100).items()})
     assert report == {}, "\n".join(f"{page}: {p}" for page, found in report.items() for p in sorted(set(found))[:5])
+
+
+def test_rubric_points_given_as_dicts_are_shown_as_their_text(app, student):
+    """The grading work turns key points into {point, expressions, weight}: the pages show the point itself."""
+    with app.app_context():
+        from app.models import User
+
+        essay = db.session.scalar(sa.select(Item).where(Item.type.in_(["essay", "case_study"])).limit(1))
+        alice = db.session.scalar(sa.select(User.id).where(User.username == "alice"))
+        record = ResponseRecord(user_id=alice, item_id=essay.id, item_version=essay.version, mode="single",
+                                answer="我的答案", detail={"rubric": [
+                                    {"point": "从企业方面展开", "expressions": ["企业"], "weight": 1},
+                                    {"point": "从客户方面展开", "expressions": ["客户"], "weight": 1}]})
+        db.session.add(record)
+        db.session.commit()
+        record_id = record.id
+    html = student.get(f"/practice/responses/{record_id}").get_data(as_text=True)
+    assert "从企业方面展开" in html and "从客户方面展开" in html and "expressions" not in html
+    assert 'name="points" value="2"' in html
