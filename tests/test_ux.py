@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import Item
 from app.models.practice import ExamAttempt, ResponseRecord, WrongEntry
 from app.scores import format_score, round_score
-from tests.conftest import csrf_token, login, post_form
+from tests.conftest import csrf_token, login, make_user, post_form
 from tests.test_assignments import create_quiz, make_class, make_items, quiz_data, take, user_client
 from tests.test_practice import SMALL, answer_wrongly, current_item_id, paper, start, start_exam
 
@@ -344,3 +344,64 @@ def test_rubric_points_given_as_dicts_are_shown_as_their_text(app, student):
     html = student.get(f"/practice/responses/{record_id}").get_data(as_text=True)
     assert "从企业方面展开" in html and "从客户方面展开" in html and "expressions" not in html
     assert 'name="points" value="2"' in html
+
+
+def test_the_other_pages_that_show_a_time_show_it_local(app):
+    """Every template using local_time is rendered here or above with a known UTC moment (17:30 UTC is 01:30 the
+    next day in Beijing, so even a date-only format shows the local day)."""
+    from app.models import ItemVersion, User
+    from app.models.classes import Membership
+    from app.models.sandbox import SbCaseRun, SbExerciseAttempt, SbStudentAction, sb_customer
+    from app.sandbox import work
+    from app.sandbox.cases import CASES
+    from tests.test_sandbox import make_world
+
+    known = datetime(2026, 11, 2, 17, 30, tzinfo=UTC)
+    local, utc = beijing(known), known.strftime("%Y-%m-%d %H:%M")
+    world = make_world(app)
+    make_user(app, "root", "admin")
+    alice, teacher, admin = app.test_client(), app.test_client(), app.test_client()
+    login(alice, "alice")
+    login(teacher, "teacher")
+    login(admin, "root")
+    with app.app_context():
+        customer = db.session.scalar(sa.select(sb_customer.c.id).where(sb_customer.c.sandbox_id == world.sandbox_id))
+    page = f"/sandbox/{world.sandbox_id}/customers/{customer}"
+    post_form(alice, page + "/interactions", {"kind": "电话", "direction": "呼出", "note": "回访"}, page=page)
+    exercise = f"/sandbox/{world.sandbox_id}/exercises/pareto_share"
+    post_form(alice, exercise, {"percent": "50"})
+    with app.app_context():
+        item = db.session.scalar(sa.select(Item).where(Item.key_source == "source").order_by(Item.position))
+        uid = item.uid
+        item.keyed_by_id, item.keyed_at = world.teacher, known
+        for row in db.session.scalars(sa.select(ItemVersion).where(ItemVersion.item_id == item.id)):
+            row.created_at = known
+        db.session.execute(sa.update(User).values(created_at=known))
+        db.session.execute(sa.update(Membership).values(joined_at=known))
+        db.session.execute(sa.update(SbStudentAction).values(created_at=known))
+        db.session.execute(sa.update(SbExerciseAttempt).values(created_at=known))
+        from app.models.classes import SchoolClass
+
+        run, _created = work.start_case(CASES["walmart"], db.session.get(SchoolClass, world.class_id), world.teacher,
+                                        200, known)
+        db.session.commit()
+        run_id = run.id
+        assert db.session.get(SbCaseRun, run_id).closes_at is not None
+    checks = {
+        "sandbox/customer.html": (alice, page, local),
+        "sandbox/exercise.html": (alice, exercise, local),
+        "sandbox/case.html": (teacher, f"/sandbox/case/{run_id}", beijing(known, "%Y-%m-%dT%H:%M")),
+        "authoring/versions.html": (teacher, f"/manage/items/{uid}/versions", local),
+        "authoring/_item_panel.html": (teacher, f"/bank/items/{uid}", local),
+        "authoring/users.html": (admin, "/manage/users", beijing(known, "%Y-%m-%d")),
+        "classes/roster.html": (teacher, f"/classes/{world.class_id}/roster", beijing(known, "%Y-%m-%d")),
+    }
+    for name, (client, url, expected) in checks.items():
+        html = client.get(url).get_data(as_text=True)
+        assert expected in html and utc not in html, name
+    # together with test_every_time_a_student_and_an_instructor_see_is_local, every template that shows a time
+    covered = set(checks) | {"practice/exams.html", "practice/exam_result.html", "assignments/detail.html",
+                             "assignments/grade.html", "assignments/gradebook.html", "assignments/class_list.html",
+                             "assignments/_class_block.html"}
+    using = {str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("*.html") if "|local_time" in p.read_text()}
+    assert using == covered
