@@ -405,3 +405,23 @@ def test_the_other_pages_that_show_a_time_show_it_local(app):
                              "assignments/_class_block.html"}
     using = {str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("*.html") if "|local_time" in p.read_text()}
     assert using == covered
+
+
+def test_starting_a_case_says_so_in_chinese_and_the_repaired_case_text_is_noted(app):
+    from tests.test_sandbox import make_world
+
+    world = make_world(app)
+    teacher = app.test_client()
+    login(teacher, "teacher")
+    response = post_form(teacher, "/sandbox/cases", {"class_id": world.class_id, "case_key": "coca_cola",
+                                                      "customers": 200}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    flash = re.search(r'class="flash[^"]*"[^>]*>([^<]*)<', html).group(1)
+    assert flash == "已为本班新建沙盒“可口可乐的客户调查：投诉与口碑案例沙盒”，案例在其中开始。"
+    crumbs = re.search(r'<p class="crumbs">(.*?)</p>', html, re.S).group(1)
+    assert re.sub(r"<[^>]+>", "", crumbs).strip().endswith("› 可口可乐的客户调查：投诉与口碑")
+    assert "超过12%的人向20个或更多的人转述了可口可乐公司对他们抱怨的反应" in html
+    assert "校订：资料原文此句缺少动词" in html
+    cases = teacher.get("/sandbox/cases").get_data(as_text=True)
+    for internal in ("walmart_basket", "cosmetics_members", "coca_cola_complaints"):
+        assert internal not in re.sub(r'(value|name|href|class|id)="[^"]*"', "", cases)
