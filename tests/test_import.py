@@ -124,7 +124,7 @@ def test_json_and_moodle_errors_name_their_place(instructor):
            '<questiontext><text>论述</text></questiontext></question>\n'
            '<question type="matching"><name><text>m</text></name></question>\n</quiz>\n')
     _, html = upload(instructor, xml, "quiz.xml")
-    assert "第 2 个 &lt;question&gt; (m)：不支持的题型 &#39;matching&#39;" in html
+    assert "第 2 个 &lt;question&gt;（m）：不支持的题型 &#39;matching&#39;" in html
     assert "第 1 个 &lt;question&gt;（s900-ok）：缺少字段 topics" in html
 
 

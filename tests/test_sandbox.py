@@ -529,7 +529,7 @@ def test_rfm_tie_variant_is_accepted_with_an_explanation(app, world):
     params = {"customers": differs, "as_of": AS_OF.isoformat()}
     result, _ = run_check(app, world.sandbox_id, "rfm_scores", world.alice, rfm_answer(obs.alt), params)
     assert result.score == pytest.approx(1.0)
-    assert "average_rank" in result.feedback[0]
+    assert "并列取平均名次" in result.feedback[0] and "average_rank" not in result.feedback[0]
 
 
 def test_clv_start_of_year_variant_is_accepted(app, world):
