@@ -10,9 +10,11 @@ W, H, PAD_L, PAD_R, PAD_T, PAD_B = 640, 260, 46, 16, 16, 44
 
 
 def _frame(body: str, title: str, width: int = W, height: int = H) -> Markup:
+    # the wrapper scrolls sideways on a phone, so it is focusable for keyboard users
     return Markup(  # noqa: S704 (every interpolated text is escaped by the callers below)
+        f'<div class="chart-scroll" tabindex="0" role="region" aria-label="{escape(title)}">'
         f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
-        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>{body}</svg>')
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>{body}</svg></div>')
 
 
 def line_chart(points: Sequence[tuple[str, float | None]], title: str, y_max: float = 1.0,
