@@ -35,7 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.instance_path)
     if app.config["SECRET_KEY"] == DEV_SECRET and not (app.debug or app.testing):
-        raise RuntimeError("拒绝以开发用密钥启动:请设置 SECRET_KEY 或删除 instance/config.py 中的 SECRET_KEY")
+        raise RuntimeError("拒绝以开发用密钥启动：请设置 SECRET_KEY 或删除 instance/config.py 中的 SECRET_KEY")
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
 
@@ -49,12 +49,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.bank import bp as bank_bp
     from app.cli import register_cli
     from app.markdown import render_markdown
+    from app.timefmt import register as register_time_filter
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(bank_bp)
     _register_optional_blueprints(app)
     register_cli(app)
     app.jinja_env.filters["markdown"] = render_markdown
+    register_time_filter(app)
     _register_error_pages(app)
     _register_template_globals(app)
     return app
@@ -81,26 +83,37 @@ def _register_error_pages(app: Flask) -> None:
 
         return handler
 
-    app.register_error_handler(400, page(400, "请求有误", "请求无法处理,请返回重试。"))
+    app.register_error_handler(400, page(400, "请求有误", "请求无法处理，请返回重试。"))
     app.register_error_handler(403, page(403, "没有权限", "你没有权限访问此页面。"))
     app.register_error_handler(404, page(404, "页面不存在", "你要找的页面不存在或已被删除。"))
     app.register_error_handler(405, page(405, "方法不允许", "此页面不接受这种请求。"))
     app.register_error_handler(413, page(413, "文件太大", "上传的文件超过了大小限制。"))
-    app.register_error_handler(500, page(500, "服务器错误", "服务器出了点问题,我们会尽快修复。"))
+    app.register_error_handler(500, page(500, "服务器错误", "服务器出了点问题，我们会尽快修复。"))
 
     from flask_wtf.csrf import CSRFError
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return render_template("error.html", code=400, title="表单已过期", message="表单已过期或缺少安全令牌,请刷新页面后重试。"), 400
+        return render_template("error.html", code=400, title="表单已过期", message="表单已过期或缺少安全令牌，请刷新页面后重试。"), 400
 
 
 def _register_template_globals(app: Flask) -> None:
     from app.grading import rubric_labels
     from app.keypoints import VERDICTS
+    from app.models.practice import CLOSED_BY
+    from app.scores import STEP_TEXT, format_score
+    from app.zhtext import zh_punct
     from question_bank.schema import ITEM_TYPES, KEY_SOURCES
+    from question_bank.seeds import seed_title
 
-    app.jinja_env.globals.update(ITEM_TYPES=ITEM_TYPES, KEY_SOURCES=KEY_SOURCES, VERDICTS=VERDICTS, rubric_labels=rubric_labels,
+    app.jinja_env.filters["score"] = format_score
+    app.jinja_env.filters["seed_title"] = seed_title
+    app.jinja_env.filters["zh"] = zh_punct
+    # the bank's labels are read as Chinese sentences on the pages
+    app.jinja_env.globals.update(ITEM_TYPES=ITEM_TYPES, KEY_SOURCES={k: zh_punct(v) for k, v in KEY_SOURCES.items()},
+                                 VERDICTS=VERDICTS, rubric_labels=rubric_labels,
+                                 CLOSED_BY=CLOSED_BY,
+                                 SCORE_STEP=STEP_TEXT,
                                  has_blueprint=lambda name: name in app.blueprints)
 
 

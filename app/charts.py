@@ -10,9 +10,11 @@ W, H, PAD_L, PAD_R, PAD_T, PAD_B = 640, 260, 46, 16, 16, 44
 
 
 def _frame(body: str, title: str, width: int = W, height: int = H) -> Markup:
+    # the wrapper scrolls sideways on a phone, so it is focusable for keyboard users
     return Markup(  # noqa: S704 (every interpolated text is escaped by the callers below)
+        f'<div class="chart-scroll" tabindex="0" role="region" aria-label="{escape(title)}">'
         f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
-        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>{body}</svg>')
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>{body}</svg></div>')
 
 
 def line_chart(points: Sequence[tuple[str, float | None]], title: str, y_max: float = 1.0,
@@ -151,10 +153,10 @@ def scatter_plot(points: Sequence[tuple[float, float, int]], title: str, x_label
         parts.append(f'<text x="{sx(value):.1f}" y="{PAD_T + plot_h + 16}" text-anchor="middle">'
                      f'{escape(label(value, x_format, log_x))}</text>')
     parts.append(f'<text x="{pad_l + plot_w / 2:.1f}" y="{PAD_T + plot_h + 34}" text-anchor="middle">'
-                 f'{escape(x_label)}{"(对数刻度)" if log_x else ""}</text>')
+                 f'{escape(x_label)}{"（对数刻度）" if log_x else ""}</text>')
     parts.append(f'<text x="12" y="{PAD_T + plot_h / 2:.1f}" text-anchor="middle" '
                  f'transform="rotate(-90 12 {PAD_T + plot_h / 2:.1f})">{escape(y_label)}'
-                 f'{"(对数刻度)" if log_y else ""}</text>')
+                 f'{"（对数刻度）" if log_y else ""}</text>')
     for x, y, group in points:
         parts.append(f'<circle cx="{sx(fx(x)):.1f}" cy="{sy(fy(y)):.1f}" r="2.6" '
                      f'fill="{PALETTE[group % len(PALETTE)]}" fill-opacity="0.55"/>')

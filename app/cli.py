@@ -16,7 +16,7 @@ from app.models.users import ROLES
 from question_bank import BANK_DIR, BankError, load_bank
 
 bank_cli = AppGroup("bank", help="题库：校验、同步、导出、导入。")
-users_cli = AppGroup("users", help="用户:创建账号、重置密码。")
+users_cli = AppGroup("users", help="用户：创建账号、重置密码。")
 
 DEMO_ACCOUNTS = (
     ("demo_teacher", "演示教师", "instructor", "teacher123"),
@@ -25,7 +25,7 @@ DEMO_ACCOUNTS = (
 
 
 BANK_DIR_OPTION = click.option("--bank-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-                               default=None, help="题库目录(默认为项目的 question_bank/)")
+                               default=None, help="题库目录（默认为项目的 question_bank/）")
 
 
 @bank_cli.command("validate")
@@ -43,8 +43,8 @@ def bank_validate(files: tuple[Path, ...], bank_dir: Path | None, strict: bool |
     except BankError as exc:
         for line in exc.problems:
             click.echo(line, err=True)
-        raise click.ClickException(f"题库无效:{len(exc.problems)} 个问题,未做任何改动") from None
-    click.echo(f"题库有效:{len(bank.items)} 题,{len(bank.notes)} 篇阅读材料")
+        raise click.ClickException(f"题库无效：{len(exc.problems)} 个问题，未做任何改动") from None
+    click.echo(f"题库有效：{len(bank.items)} 题，{len(bank.notes)} 篇阅读材料")
 
 
 @bank_cli.command("sync")
@@ -58,16 +58,16 @@ def bank_sync(bank_dir: Path | None) -> None:
     except BankError as exc:
         for line in exc.problems:
             click.echo(line, err=True)
-        raise click.ClickException(f"题库无效:{len(exc.problems)} 个问题,数据库未做任何改动") from None
+        raise click.ClickException(f"题库无效：{len(exc.problems)} 个问题，数据库未做任何改动") from None
     report = sync_bank(bank)
     db.session.commit()
-    click.echo("题库已同步:" + report.summary())
+    click.echo("题库已同步：" + report.summary())
 
 
 @bank_cli.command("export")
 @click.option("--format", "fmt", type=click.Choice(["json", "gift", "moodle-xml", "yaml"]), default="json")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="输出文件(默认标准输出);YAML 格式给一个目录时按题库文件分别写出")
+              help="输出文件（默认标准输出）；YAML 格式给一个目录时按题库文件分别写出")
 @click.option("--include-retired", is_flag=True, help="包括已停用的题目")
 def bank_export(fmt: str, output: Path | None, include_retired: bool) -> None:
     """Export the bank from the database as JSON, GIFT, Moodle XML or question_bank YAML."""
@@ -142,7 +142,7 @@ def bank_import(file: Path, fmt: str | None, topic: str | None, tags: tuple[str,
 @click.argument("username")
 @click.option("--role", type=click.Choice(list(ROLES)), default="student")
 @click.option("--name", "display_name", default="", help="显示名")
-@click.password_option(help="密码(不给则交互输入)")
+@click.password_option(help="密码（不给则交互输入）")
 def users_create(username: str, role: str, display_name: str, password: str) -> None:
     """Create an account with a role."""
     if db.session.scalar(sa.select(User).where(User.username == username)):
@@ -180,7 +180,7 @@ def create_demo_accounts() -> list[str]:
         db.session.add(user)
         users[role] = (user, password)
     db.session.flush()
-    lines = [f"  {ROLES[role]}: 用户名 {u.username} 密码 {pw}" for role, (u, pw) in users.items()]
+    lines = [f"  {ROLES[role]}：用户名 {u.username} 密码 {pw}" for role, (u, pw) in users.items()]
     hook = current_app.extensions.get("crm_demo_hooks", [])
     for fn in hook:
         lines += fn(users["instructor"][0], users["student"][0])
@@ -202,20 +202,20 @@ def setup_command(no_demo: bool) -> None:
     except BankError as exc:
         for line in exc.problems:
             click.echo(line, err=True)
-        raise click.ClickException("题库无效,未加载") from None
+        raise click.ClickException("题库无效，未加载") from None
     report = sync_bank(bank)
     db.session.commit()
-    click.echo("题库已同步:" + report.summary())
+    click.echo("题库已同步：" + report.summary())
     for fn in current_app.extensions.get("crm_setup_hooks", []):
         fn()
     if new_database and not no_demo and not current_app.config.get("SECRET_FROM_ENV"):
         lines = create_demo_accounts()
         db.session.commit()
-        click.echo("已创建演示账号(管理员可在后台删除):")
+        click.echo("已创建演示账号（管理员可在后台删除）：")
         for line in lines:
             click.echo(line)
     n = db.session.scalar(sa.select(sa.func.count()).select_from(Item))
-    click.echo(f"数据库就绪:{n} 道题。")
+    click.echo(f"数据库就绪：{n} 道题。")
 
 
 @click.command("grade")

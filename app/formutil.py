@@ -2,7 +2,9 @@
 
 from collections.abc import Iterable
 
+from wtforms import SelectMultipleField
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import CheckboxInput, ListWidget
 
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
@@ -13,3 +15,10 @@ def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
 def strip(value):
     """Strip surrounding whitespace from text input."""
     return value.strip() if isinstance(value, str) else value
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as checkboxes (a multi-select needs Ctrl / ⌘, which phones do not have)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()

@@ -13,9 +13,12 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; then
     echo "No /usr/bin/chromium and no root to install it: the browser test will be skipped"
   fi
 fi
-# Node tools the tests use when present (gift-pegjs, an independent GIFT parser); the tests skip without them.
+# Node tools the tests use when present (gift-pegjs, an independent GIFT parser; axe-core for the accessibility
+# check of the browser test); the tests that need them skip with a message without them.
 if command -v npm >/dev/null 2>&1; then
-  npm install --no-audit --no-fund --silent >/dev/null 2>&1 || echo "npm install failed: the tests that need Node packages will be skipped"
+  npm install --no-audit --no-fund --loglevel=error >/dev/null 2>&1 || echo "npm install failed: the tests that need Node packages will be skipped"
+else
+  echo "No npm: the GIFT cross-check (gift-pegjs) and the accessibility check (axe-core) will be skipped"
 fi
 .venv/bin/ruff check .
 .venv/bin/mypy --strict simulations question_bank

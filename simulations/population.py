@@ -224,7 +224,7 @@ def build_products(n_products: int, sc: Scenario, rng: np.random.Generator) -> t
         raise ValueError(f"n_products must be at least {len(planted)} for scenario {sc.name}")
     items = [it for it in base if it.name in planted]
     items += [it for it in base if it.name not in planted][: max(n_products - len(items), 0)]
-    variants = (("(家庭装)", 1.8), ("(组合装)", 2.6), ("(旅行装)", 0.45), ("(礼盒装)", 2.2), ("(升级款)", 1.3))
+    variants = (("（家庭装）", 1.8), ("（组合装）", 2.6), ("（旅行装）", 0.45), ("（礼盒装）", 2.2), ("（升级款）", 1.3))
     generations = ("", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
     round_no = 0
     while len(items) < n_products:

@@ -220,7 +220,7 @@ def test_student_takes_and_submits_within_the_window(app, setup, clock):
                                 quiz_data(setup["items"], opens=START + timedelta(hours=1),
                                           closes=START + timedelta(days=1)))
     home = alice.get("/").get_data(as_text=True)
-    assert "我的作业" in home and "第一次测验" in home and "未开始" in home and "开放)" in home
+    assert "我的作业" in home and "第一次测验" in home and "未开始" in home and "开放）" in home
     response = start(alice, assignment_id)  # not open yet
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/assignments/{assignment_id}")
     assert "测验尚未开放" in alice.get(f"/assignments/{assignment_id}").get_data(as_text=True)
@@ -405,7 +405,7 @@ def test_override_with_reason_is_kept_with_who_and_when(app, setup, clock):
 
     html = teacher.get(f"/assignments/class/{class_id}/gradebook").get_data(as_text=True)
     assert ">3.5</a>" in html and "改分" in html
-    assert re.search(r'title="原分 1 → 3.5;Teacher 于 2026-11-02 17:30 修改;理由:第 2 题题干有歧义,按正确处理"', html)
+    assert re.search(r'title="原分 1.0 → 3.5；Teacher 于 2026-11-02 17:30 修改；理由：第 2 题题干有歧义,按正确处理"', html)
     assert "改分记录" in html and "1.0 → <b>3.5</b>" in html
     assert "教师已改分" in alice.get(f"/assignments/{assignment_id}").get_data(as_text=True)
 
@@ -433,9 +433,9 @@ def test_gradebook_csv_opens_in_excel(app, setup, clock):
     text = response.data.decode("utf-8-sig")
     assert "\r\n" in text
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][:4] == ["学号", "姓名", "用户名", "第一次测验(满分 4)"] and rows[0][-3:] == ["合计得分", "合计满分", "得分率"]
-    assert rows[1][:5] == ["2026001", "Alice", "alice", "3", ""]
-    assert rows[2][:5] == ["2026002", "Bob", "bob", "", "缺交"] and rows[2][-3:] == ["0", "4", "0.0%"]
+    assert rows[0][:4] == ["学号", "姓名", "用户名", "第一次测验（满分 4.0）"] and rows[0][-3:] == ["合计得分", "合计满分", "得分率"]
+    assert rows[1][:5] == ["2026001", "Alice", "alice", "3.0", ""]
+    assert rows[2][:5] == ["2026002", "Bob", "bob", "", "缺交"] and rows[2][-3:] == ["0.0", "4.0", "0.0%"]
     assert alice.get(f"/assignments/class/{class_id}/gradebook.csv").status_code == 403
 
 

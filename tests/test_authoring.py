@@ -233,7 +233,7 @@ def test_editing_creates_a_version_recorded_with_its_author(app, instructor):
     assert item["authors"] == [None, user_id(app, "teacher")]
     assert item["source_text"] == original["source_text"]  # fields the form does not show are kept
     page = instructor.get(f"/manage/items/{uid}/versions").get_data(as_text=True)
-    assert "第 2 版" in page and "第 1 版" in page and "Teacher" in page and "改动:题干" in page
+    assert "第 2 版" in page and "第 1 版" in page and "Teacher" in page and "改动：题干" in page
     # saving again without changes adds no version
     response = post_form(instructor, edit_url, {**data, "stem": item["stem"]})
     assert response.status_code == 302

@@ -151,7 +151,7 @@ def test_bad_bank_file_changes_nothing(app, runner, tmp_path):
 def test_validate_command_reports_clean_bank(runner):
     result = runner.invoke(args=["bank", "validate"])
     assert result.exit_code == 0, result.output
-    assert f"题库有效:{len(BANK.items)} 题" in result.output
+    assert f"题库有效：{len(BANK.items)} 题" in result.output
 
 
 def test_strict_validation_names_every_item_missing_its_content(runner, tmp_path):
@@ -168,7 +168,7 @@ def test_strict_validation_names_every_item_missing_its_content(runner, tmp_path
 def test_sync_is_idempotent_and_updates_by_stable_id(app, runner, tmp_path):
     result = runner.invoke(args=["bank", "sync"])
     assert result.exit_code == 0, result.output
-    assert "新增 0 题,更新 0 题" in result.output
+    assert "新增 0 题，更新 0 题" in result.output
     bank_dir = _copy_bank(tmp_path)
     path = item_files(bank_dir)[0]
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -179,7 +179,7 @@ def test_sync_is_idempotent_and_updates_by_stable_id(app, runner, tmp_path):
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     result = runner.invoke(args=["bank", "sync", "--bank-dir", str(bank_dir)])
     assert result.exit_code == 0, result.output
-    assert "新增 0 题,更新 1 题" in result.output
+    assert "新增 0 题，更新 1 题" in result.output
     with app.app_context():
         item = db.session.scalar(sa.select(Item).where(Item.uid == uid))
         assert item.id == old_id and item.version == 2 and item.explanation == "新增的解析。"
@@ -351,7 +351,11 @@ def test_item_page_hides_answer_until_asked(client):
     assert '<details class="reveal">' in html
     before_details = html.split('<details class="reveal">')[0]
     assert "参考答案" not in before_details
-    assert "参考答案" in html and item["sources"][0]["seed"] in html
+    from question_bank.seeds import seed_title
+
+    # the source is named by its document's title, not its file name
+    assert "参考答案" in html and f"《{seed_title(item['sources'][0]['seed'])}》" in html
+    assert item["sources"][0]["seed"] not in html
     assert "答案来自源文档" in html
 
 

@@ -60,6 +60,22 @@ def phone(browser):
     assert errors == [], errors
 
 
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_check(page, name):
+    """Run axe-core (the npm package, injected into the page) and fail on serious or critical violations."""
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed: run `npm install` at the repository root (scripts/test.sh does)")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '));
+    }""")
+    assert result == [], f"{name}: accessibility violations\n" + "\n".join(result)
+
+
 def shot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -97,12 +113,7 @@ def test_student_registers_practises_and_sits_a_mock_exam(live_server, phone):
     shot(page, "03-practice-feedback")
 
     # a short mock exam: two single-choice and one true/false item, five minutes
-    page.goto(base + "/exam/new")
-    for kind in ("multi_choice", "term_definition", "short_answer"):
-        page.fill(f"input[name=count_{kind}]", "0")
-    page.fill("input[name=count_single_choice]", "2")
-    page.fill("input[name=count_true_false]", "1")
-    page.fill("#minutes", "5")
+    fill_small_exam(page, base, minutes=5)
     shot(page, "04-exam-blueprint")
     page.click("text=开始考试")
     page.wait_for_selector("#timer")
@@ -124,6 +135,17 @@ def test_student_registers_practises_and_sits_a_mock_exam(live_server, phone):
     page.goto(base + "/practice/progress")
     assert page.locator("svg").count() >= 1
     shot(page, "07-progress")
+
+
+def fill_small_exam(page, base, minutes=None):
+    """The mock-exam form filled for two single-choice items and one true/false item."""
+    page.goto(base + "/exam/new")
+    for kind in ("multi_choice", "term_definition", "short_answer"):
+        page.fill(f"input[name=count_{kind}]", "0")
+    page.fill("input[name=count_single_choice]", "2")
+    page.fill("input[name=count_true_false]", "1")
+    if minutes:
+        page.fill("#minutes", str(minutes))
 
 
 def _login(page, base, username, password="secret123"):
@@ -159,6 +181,7 @@ def test_instructor_runs_a_class_quiz_and_sees_the_score(live_server, browser):
     code = teacher.inner_text(".join-code").strip()
     class_url = teacher.url
     shot(teacher, "10-class")
+    axe_check(teacher, "class page")
     class_id = int(class_url.rstrip("/").rsplit("/", 1)[1])
 
     teacher.goto(f"{base}/assignments/class/{class_id}/new")
@@ -171,6 +194,7 @@ def test_instructor_runs_a_class_quiz_and_sees_the_score(live_server, browser):
     teacher.click("#picker-results button >> nth=0")
     teacher.fill("#item_list", f"{items[0].uid} 5\n{items[1].uid} 5")
     shot(teacher, "11-quiz-form")
+    axe_check(teacher, "quiz form")
     teacher.click("form.quiz-form button[type=submit]")
     teacher.wait_for_selector("text=测验已创建")
 
@@ -206,6 +230,7 @@ def test_instructor_runs_a_class_quiz_and_sees_the_score(live_server, browser):
     assert expected == 5
     assert "小明" in html and "5.0 / 10.0" in html
     shot(teacher, "13-gradebook")
+    axe_check(teacher, "gradebook")
 
 
 def test_student_walks_through_the_sandbox_crm(live_server, phone):
@@ -221,10 +246,11 @@ def test_student_walks_through_the_sandbox_crm(live_server, phone):
     sid = world.sandbox_id
     page.goto(f"{base}/sandbox/{sid}/customers?stage=退化期&sort=revenue")
     shot(page, "20-sandbox-customers")
-    page.locator("table.sb-table tbody tr a").first.click()
+    page.locator("table.sb-table tbody tr a:visible").first.click()  # the name (the number column is hidden on phones)
     page.wait_for_selector("svg")
     assert "RFM" in page.content()
     shot(page, "21-sandbox-customer")
+    axe_check(page, "customer 360")
 
     page.goto(f"{base}/sandbox/{sid}/customers?stage=退化期")
     page.fill("input[name=name]", "退化期客户")
@@ -274,3 +300,92 @@ def test_instructor_imports_a_moodle_gift_file_on_a_phone(live_server, phone):
     phone.click("text=查看答案与解析")
     assert "出处：教师编写" in phone.inner_text("main") and "答案来自源文档" not in phone.inner_text("main")
     shot(phone, "21-imported-item")
+def test_a_students_day_on_a_phone(live_server, phone):
+    """Practise (skip, jump, star), abandon an exam, sit one, review, check progress: at 390 px, axe-clean."""
+    from datetime import UTC, datetime
+
+    from tests.conftest import Clock
+
+    base, app = live_server
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))
+    app.config["CLOCK"] = clock
+    page = phone
+    page.goto(base + "/auth/register")
+    page.fill("#username", "day_student")
+    page.fill("#password", "secret123")
+    page.fill("#confirm", "secret123")
+    page.click("main form button[type=submit]")
+    page.wait_for_url(base + "/")
+    axe_check(page, "home")
+    shot(page, "30-day-home")
+
+    # practise: star the first question, skip it, jump ahead on the grid, answer, come back
+    page.goto(base + "/practice/start?mode=sequential&types=true_false")
+    assert "第 1 / " in page.content()
+    page.click("button:has-text('☆ 收藏')")
+    page.wait_for_selector("button:has-text('★ 已收藏')")
+    axe_check(page, "practice question")
+    shot(page, "31-day-question")
+    page.click("button:has-text('跳过')")
+    page.wait_for_selector("text=第 2 / ")
+    page.eval_on_selector(".sheet-box", "d => { d.open = true; }")  # the grid folds away in long sets
+    page.click(".sheet button[value='4']")
+    page.wait_for_selector("text=第 5 / ")
+    page.check("input[name=answer][value=true]")
+    page.click("text=提交答案")
+    page.wait_for_selector("text=参考答案")
+    axe_check(page, "feedback")
+    shot(page, "32-day-feedback")
+    page.click("text=下一题")
+    page.click("button:has-text('上一题')")
+    page.wait_for_selector("text=第 5 / ")
+    page.eval_on_selector(".sheet-box", "d => { d.open = true; }")  # the grid folds away in long sets
+    assert page.locator(".sheet button[value='4']").get_attribute("class") in ("right current", "wrong current")
+
+    # an exam started and left alone until its time ran out: closed by the system, nothing in the 错题本
+    fill_small_exam(page, base, minutes=5)
+    axe_check(page, "exam blueprint")
+    page.click("text=开始考试")
+    page.wait_for_selector("#timer")
+    abandoned = page.url
+    page.goto(base + "/")
+    clock.advance(hours=1)
+    page.goto(base + "/exam/")
+    axe_check(page, "exam list")
+    shot(page, "33-day-exams")
+    page.goto(abandoned + "/result")
+    html = page.content()
+    assert "未交卷，超时后由系统收卷" in html and "5 分 0 秒" in html
+    shot(page, "34-day-abandoned")
+
+    # a real one: answer every question, hand it in
+    fill_small_exam(page, base)
+    page.click("text=开始考试")
+    page.wait_for_selector("#timer")
+    axe_check(page, "exam question")
+    for n in range(3):
+        page.locator(".sheet a").nth(n).click()
+        page.wait_for_selector(f"text=第 {n + 1} / 3 题")
+        page.locator("input[name=answer]").first.check()
+        page.wait_for_selector("text=已保存")
+    page.goto(base + "/exam/")
+    page.locator("main table a:has-text('模拟考试')").first.click()  # re-opened where the student stopped
+    page.wait_for_selector("text=第 3 / 3 题")
+    page.click("button:has-text('交卷')")
+    page.click("button:has-text('确认交卷')")
+    page.wait_for_selector("text=逐题回顾")
+    axe_check(page, "exam result")
+    shot(page, "35-day-result")
+
+    # review and progress: the abandoned exam's three unseen questions are not wrong answers
+    page.goto(base + "/practice/wrong")
+    axe_check(page, "wrong book")
+    shot(page, "36-day-wrong-book")
+    page.goto(base + "/practice/progress")
+    total = int(page.inner_text(".figures div:first-child dd"))
+    assert total == 1 + 3  # one practice answer and the three questions of the exam handed in
+    axe_check(page, "progress")
+    shot(page, "37-day-progress")
+    page.goto(base + "/seeds/")
+    axe_check(page, "seeds")
+    shot(page, "38-day-seeds")

@@ -153,7 +153,7 @@ def test_roster_csv_creates_accounts_and_enrols(app, instructor, bom):
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "花名册已导入" in html, html[:2000]
     assert response.headers["Cache-Control"] == "no-store"
-    assert "新建账号 2 个,已有账号加入 1 人" in html
+    assert "新建账号 2 个，已有账号加入 1 人" in html
     generated = re.search(r"<td>lisi</td><td><code>([a-z0-9]{8})</code>", html).group(1)
     assert "<td>zhangsan</td><td><code>pass1234</code>" in html
     assert "carol" in html and "carol-pw" not in html
@@ -172,15 +172,15 @@ def test_roster_csv_creates_accounts_and_enrols(app, instructor, bom):
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    ("2025001,张三,zhangsan\n2025002,,lisi\n", "第 2 行,姓名:不能为空"),
-    ("学号,姓名,用户名\n2025001,张三,zhangsan\n,李四,lisi\n", "第 3 行,学号:不能为空"),
-    ("2025001,张三,zhangsan\n2025002,李四,li si\n", "第 2 行,用户名:“li si”无效"),
-    ("2025001,张三,zhangsan\n2025002,李四,zhangsan\n", "第 2 行,用户名:“zhangsan”与第 1 行重复"),
-    ("2025001,张三,zhangsan\n2025001,李四,lisi\n", "第 2 行,学号:“2025001”与第 1 行重复"),
-    ("2025001,张三,zhangsan,123\n", "第 1 行,初始密码:至少 6 个字符"),
-    ("2025001,张三\n", "第 1 行:需要 学号、姓名、用户名 三列"),
-    ("2025001,张三,zhangsan,pw123456,多余\n", "第 1 行:多出第 5 列"),
-    ("2025001,张三,teacher\n", "第 1 行,用户名:“teacher”是教师账号"),
+    ("2025001,张三,zhangsan\n2025002,,lisi\n", "第 2 行，姓名：不能为空"),
+    ("学号,姓名,用户名\n2025001,张三,zhangsan\n,李四,lisi\n", "第 3 行，学号：不能为空"),
+    ("2025001,张三,zhangsan\n2025002,李四,li si\n", "第 2 行，用户名：“li si”无效"),
+    ("2025001,张三,zhangsan\n2025002,李四,zhangsan\n", "第 2 行，用户名：“zhangsan”与第 1 行重复"),
+    ("2025001,张三,zhangsan\n2025001,李四,lisi\n", "第 2 行，学号：“2025001”与第 1 行重复"),
+    ("2025001,张三,zhangsan,123\n", "第 1 行，初始密码：至少 6 个字符"),
+    ("2025001,张三\n", "第 1 行：需要 学号、姓名、用户名 三列"),
+    ("2025001,张三,zhangsan,pw123456,多余\n", "第 1 行：多出第 5 列"),
+    ("2025001,张三,teacher\n", "第 1 行，用户名：“teacher”是教师账号"),
     ("", "文件里没有学生"),
 ])
 def test_a_bad_roster_row_imports_nothing(app, instructor, content, message):

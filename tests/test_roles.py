@@ -124,6 +124,7 @@ TABLE: dict[str, Rule] = {
     "bank.note": Rule(lambda w: f"/notes/{w.note}", everyone()),
     "bank.seeds": Rule(lambda w: "/seeds/", everyone()),
     "bank.media": Rule(lambda w: w.extra["media"], everyone()),  # images in items are as public as the items
+    "bank.manifest": Rule(lambda w: "/manifest.webmanifest", everyone()),
     # ---- practice (visitors practise too; their sets live in the session)
     "practice.home": Rule(lambda w: "/practice/", everyone()),
     "practice.start": Rule(lambda w: "/practice/start?mode=sequential", everyone(302)),
@@ -131,7 +132,7 @@ TABLE: dict[str, Rule] = {
     "practice.run": Rule(lambda w: f"/practice/sets/{w.set_id}", owner_only(anonymous=404)),
     "practice.answer": Rule(lambda w: f"/practice/sets/{w.set_id}/answer", owner_only(302, anonymous=404),
                             data=lambda w: {"item_id": w.set_item_id, "answer": "A"}),
-    "practice.study_next": Rule(lambda w: f"/practice/sets/{w.set_id}/next", owner_only(302, anonymous=404)),
+    "practice.goto": Rule(lambda w: f"/practice/sets/{w.set_id}/goto", owner_only(302, anonymous=404)),
     "practice.feedback": Rule(lambda w: f"/practice/responses/{w.response_id}", owner_only(anonymous=404)),
     "practice.assess": Rule(lambda w: f"/practice/responses/{w.response_id}/assess", owner_only(302, anonymous=404)),
     "practice.star": Rule(lambda w: f"/practice/items/{w.uid}/star", signed_in(302)),

@@ -122,7 +122,7 @@ def test_a_negatively_discriminating_item_is_flagged(app, quiz):
     with app.app_context():
         flags = dict(db.session.execute(sa.select(Item.uid, Item.flagged).where(Item.uid.like("t-tf-%"))).all())
     assert flags["t-tf-a"] == "" and flags["t-tf-b"] == ""
-    assert flags["t-tf-c"].startswith("统计标记:区分度 -0.52") and "核对答案" in flags["t-tf-c"]
+    assert flags["t-tf-c"].startswith("统计标记：区分度 -0.52") and "核对答案" in flags["t-tf-c"]
     assert "已标记待核对" in teacher.get(url).get_data(as_text=True)
 
     # an instructor checks the key and clears the flag: the same answers do not flag it again
@@ -138,7 +138,7 @@ def test_a_negatively_discriminating_item_is_flagged(app, quiz):
 def test_the_cli_flags_items_across_the_bank(app, quiz):
     result = app.test_cli_runner().invoke(args=["assignments", "flag-items"])
     assert result.exit_code == 0, result.output
-    assert "t-tf-c: 统计标记:区分度 -0.52" in result.output and "共标记 1 道题" in result.output
+    assert "t-tf-c: 统计标记：区分度 -0.52" in result.output and "共标记 1 道题" in result.output
     with app.app_context():
         assert db.session.scalar(sa.select(Item.flagged).where(Item.uid == "t-tf-c")).startswith("统计标记")
 

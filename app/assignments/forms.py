@@ -10,14 +10,13 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.assignments.services import DEFAULT_POINTS, QUIZ_TYPES
-from app.formutil import choices, strip
+from app.formutil import MultiCheckboxField, choices, strip
 from app.models.assignments import FEEDBACK_POLICIES, GRADING_RULES
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
@@ -25,22 +24,22 @@ DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 
 class QuizForm(FlaskForm):
     title = StringField("标题", filters=[strip], validators=[DataRequired("请填写标题"), Length(max=200)])
-    description = TextAreaField("说明(可选,支持 Markdown)", filters=[strip], validators=[Length(max=5000)])
-    opens_at = DateTimeLocalField("开放时间(不填为立即开放)", format=DATETIME_FORMATS, validators=[Optional()])
+    description = TextAreaField("说明（可选，支持 Markdown）", filters=[strip], validators=[Length(max=5000)])
+    opens_at = DateTimeLocalField("开放时间（不填为立即开放）", format=DATETIME_FORMATS, validators=[Optional()])
     closes_at = DateTimeLocalField("截止时间", format=DATETIME_FORMATS,
-                                   validators=[DataRequired("请填写截止时间(格式:2026-11-05 18:00)")])
-    time_limit = IntegerField("限时(分钟,不填为不限时,截止时间到即交卷)",
+                                   validators=[DataRequired("请填写截止时间（格式：2026-11-05 18:00）")])
+    time_limit = IntegerField("限时（分钟，不填为不限时，截止时间到即交卷）",
                               validators=[Optional(), NumberRange(1, 600, "限时应在 1–600 分钟之间")])
-    attempts_allowed = IntegerField("允许作答次数(0 为不限)", default=1,
+    attempts_allowed = IntegerField("允许作答次数（0 为不限）", default=1,
                                     validators=[InputRequired("请填写允许作答次数"), NumberRange(0, 50, "次数应在 0–50 之间")])
     grading_rule = SelectField("计分的作答", choices=choices(GRADING_RULES.items()), default="highest")
     feedback_policy = SelectField("学生何时可看答案与反馈", choices=choices(FEEDBACK_POLICIES.items()),
                                   default="after_submit")
     source = RadioField("出题方式", choices=choices([("items", "指定题目"), ("blueprint", "按专题和题型随机抽题")]),
                         default="items")
-    item_list = TextAreaField("题目编号(每行一个,可在编号后写分值,如 s002-mc60-07 2)", filters=[strip])
-    shuffle = BooleanField("打乱题目顺序(每个学生的题目顺序不同;选项顺序总是随机)", default=True)
-    topics = SelectMultipleField("限定专题(不选为全部专题)", choices=[], validators=[Optional()])
+    item_list = TextAreaField("题目编号（每行一个，可在编号后写分值，如 s002-mc60-07 2）", filters=[strip])
+    shuffle = BooleanField("打乱题目顺序（每个学生的题目顺序不同；选项顺序总是随机）", default=True)
+    topics = MultiCheckboxField("限定专题（不选为全部专题）", choices=[], validators=[Optional()])
 
     def validate_closes_at(self, field) -> None:
         if field.data and self.opens_at.data and field.data <= self.opens_at.data:
@@ -68,9 +67,9 @@ for _type in QUIZ_TYPES:
 
 class OverrideForm(FlaskForm):
     score = FloatField("新的得分", validators=[Optional()])
-    reason = TextAreaField("理由(必填,学生与其他教师可见)", filters=[strip],
+    reason = TextAreaField("理由（必填，学生与其他教师可见）", filters=[strip],
                            validators=[DataRequired("请写明改分理由"), Length(max=500, message="理由最多 500 字")])
-    clear = BooleanField("撤销改分(恢复为系统计算的得分)")
+    clear = BooleanField("撤销改分（恢复为系统计算的得分）")
 
 
 class ReviewForm(FlaskForm):

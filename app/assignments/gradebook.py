@@ -10,11 +10,12 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from app.assignments import services as svc
-from app.assignments.localtime import format_local
 from app.clock import aware, now
 from app.extensions import db
 from app.models.assignments import Assignment, ScoreOverride
 from app.models.classes import Membership, SchoolClass
+from app.scores import format_score
+from app.timefmt import format_local
 
 
 @dataclass
@@ -46,8 +47,8 @@ class Cell:
         if o is None:
             return ""
         who = o.created_by.name if o.created_by else "已删除的用户"
-        before = "无" if self.computed is None else f"{self.computed:g}"
-        return f"原分 {before} → {o.score:g};{who} 于 {format_local(o.created_at)} 修改;理由:{o.reason}"
+        before = format_score(self.computed, "无")
+        return f"原分 {before} → {format_score(o.score)}；{who} 于 {format_local(o.created_at)} 修改；理由：{o.reason}"
 
 
 @dataclass
@@ -167,7 +168,7 @@ def gradebook_csv(book: Gradebook) -> str:
     header = ["学号", "姓名", "用户名"]
     for a in book.assignments:
         full = book.maxima.get(a.id)
-        header += [f"{a.title}(满分 {full:g})" if full else a.title, f"{a.title} 标记"]
+        header += [f"{a.title}（满分 {format_score(full)}）" if full else a.title, f"{a.title} 标记"]
     header += ["合计得分", "合计满分", "得分率"]
     writer.writerow([_text(h) for h in header])
     for member in book.students:
@@ -175,8 +176,8 @@ def gradebook_csv(book: Gradebook) -> str:
         row: list[str] = [_text(member.student_number), _text(user.display_name or user.username), _text(user.username)]
         for a in book.assignments:
             cell = book.cells[(user.id, a.id)]
-            row += ["" if cell.earned is None else f"{cell.earned:g}", "、".join(cell.marks)]
+            row += [format_score(cell.earned, ""), "、".join(cell.marks)]
         earned, possible = book.total(user.id)
-        row += [f"{earned:g}", f"{possible:g}", f"{earned / possible:.1%}" if possible else ""]
+        row += [format_score(earned), format_score(possible), f"{earned / possible:.1%}" if possible else ""]
         writer.writerow(row)
     return "\ufeff" + out.getvalue()

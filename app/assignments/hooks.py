@@ -1,4 +1,4 @@
-"""What assignments add to the rest of the site: the quiz kind, the home page list, a local-time filter, the CLI."""
+"""What assignments add to the rest of the site: the quiz kind, the home page list, the CLI."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from flask_login import current_user
 
 from app.assignments import bp
 from app.assignments.kinds import register as register_quiz
-from app.assignments.localtime import format_local
 from app.assignments.services import STATUS_LABELS, class_assignments, kind_of, phase, status_of, student_assignments
 from app.assignments.statistics import apply_flags, bank_statistics
 from app.extensions import db
@@ -29,12 +28,6 @@ def _home_context():
 def _register(state) -> None:
     register_quiz(state.app)
     state.app.extensions.setdefault("crm_home_hooks", []).append(_home_context)
-
-
-@bp.app_template_filter("local_time")
-def local_time(moment, fmt: str = "%Y-%m-%d %H:%M", empty: str = "—") -> str:
-    """A stored UTC time in the class's time zone (config TIMEZONE, Asia/Shanghai by default)."""
-    return format_local(moment, fmt, empty)
 
 
 @bp.app_template_global("class_assignments_summary")

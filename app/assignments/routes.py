@@ -15,7 +15,6 @@ from app.assignments import gradebook as gb
 from app.assignments import services as svc
 from app.assignments import statistics as st
 from app.assignments.forms import ActionForm, OverrideForm, QuizForm
-from app.assignments.localtime import for_input, from_local
 from app.auth.decorators import class_or_404
 from app.charts import bar_chart
 from app.extensions import db
@@ -24,6 +23,8 @@ from app.models import Item, Topic
 from app.models.assignments import Assignment
 from app.models.classes import Membership, SchoolClass, classes_of
 from app.models.practice import ExamAttempt
+from app.scores import format_score, round_score
+from app.timefmt import for_input, from_local
 
 
 def _assignment_or_404(assignment_id: int, manage: bool = False) -> Assignment:
@@ -174,7 +175,7 @@ def delete(assignment_id: int):
     taken = db.session.scalar(sa.select(sa.func.count()).select_from(ExamAttempt).where(
         ExamAttempt.assignment_id == assignment.id)) or 0
     if taken:
-        flash(f"已有 {taken} 次作答,不能删除;可以把截止时间提前来结束它。", "warning")
+        flash(f"已有 {taken} 次作答，不能删除；可以把截止时间提前来结束它。", "warning")
         return redirect(url_for("assignments.detail", assignment_id=assignment.id))
     class_id = assignment.class_id
     db.session.delete(assignment)
@@ -295,13 +296,13 @@ def grade(assignment_id: int, user_id: int):
     form = OverrideForm()
     cell = gb.cell_of(assignment, user_id)
     if form.validate_on_submit():
-        score = None if form.clear.data else form.score.data
+        score = None if form.clear.data or form.score.data is None else round_score(form.score.data)
         if score is None and not form.clear.data:
-            form.score.errors = [*form.score.errors, "请填写新的得分,或勾选“撤销改分”"]
+            form.score.errors = [*form.score.errors, "请填写新的得分，或勾选“撤销改分”"]
         elif score is not None and not 0 <= score <= (cell.max if cell.max is not None else 1000):
-            form.score.errors = [*form.score.errors, f"得分应在 0 到满分 {cell.max or 0:g} 之间"]
+            form.score.errors = [*form.score.errors, f"得分应在 0 到满分 {format_score(cell.max or 0)} 之间"]
         elif form.clear.data and cell.override is None:
-            form.clear.errors = [*form.clear.errors, "当前没有改分,无需撤销"]
+            form.clear.errors = [*form.clear.errors, "当前没有改分，无需撤销"]
         else:
             gb.override_score(assignment, user_id, score, form.reason.data, current_user.id)
             db.session.commit()
@@ -334,7 +335,7 @@ def flag(assignment_id: int):
         abort(400)
     flagged = st.apply_flags(st.assignment_statistics(assignment)["items"])
     db.session.commit()
-    flash(f"已标记 {len(flagged)} 道题,它们会出现在答案核对队列中。" if flagged else "没有新的需要标记的题目。",
+    flash(f"已标记 {len(flagged)} 道题，它们会出现在答案核对队列中。" if flagged else "没有新的需要标记的题目。",
           "success" if flagged else "info")
     return redirect(url_for("assignments.statistics", assignment_id=assignment.id))
 
@@ -389,7 +390,7 @@ def bank_flag():
         abort(400)
     flagged = st.apply_flags(st.bank_statistics())
     db.session.commit()
-    flash(f"已标记 {len(flagged)} 道题,它们会出现在答案核对队列中。" if flagged else "没有新的需要标记的题目。",
+    flash(f"已标记 {len(flagged)} 道题，它们会出现在答案核对队列中。" if flagged else "没有新的需要标记的题目。",
           "success" if flagged else "info")
     return redirect(url_for("assignments.bank_statistics"))
 

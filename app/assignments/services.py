@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from app.assignments.localtime import format_local
 from app.clock import aware, now
 from app.extensions import db
 from app.grading import REGISTRY
@@ -21,6 +20,7 @@ from app.models.assignments import Assignment, AssignmentAttempt
 from app.models.classes import Membership, SchoolClass
 from app.models.practice import ExamAttempt
 from app.practice.services import DEFAULT_BLUEPRINT, accepting_answers, draw_paper, grace, start_exam, submit_exam
+from app.timefmt import format_local
 from question_bank.schema import ITEM_TYPES
 
 # Types a quiz can use: graded automatically (论述/案例 are self-assessed and would always score 0).
@@ -121,9 +121,9 @@ def parse_item_list(text: str) -> tuple[list[dict[str, Any]], list[str]]:
         elif item.retired:
             errors.append(f"题目 {uid} 已停用")
         elif item.key_source == "none":
-            errors.append(f"题目 {uid} 没有答案,不能自动评分")
+            errors.append(f"题目 {uid} 没有答案，不能自动评分")
         elif item.type not in QUIZ_TYPES:
-            errors.append(f"题目 {uid} 是需要自评的题型,不能用于测验")
+            errors.append(f"题目 {uid} 是需要自评的题型，不能用于测验")
         elif points is not None and not 0 < points <= 100:
             errors.append(f"题目 {uid} 的分值应在 0–100 之间")
         else:
@@ -153,7 +153,7 @@ def check_blueprint(topic_slugs: list[str], sections: list[dict[str, Any]]) -> l
     for section in sections:
         have = sizes.get(section["type"], 0)
         if have < section["count"]:
-            errors.append(f"所选专题中可用的{ITEM_TYPES.get(section['type'], section['type'])}只有 {have} 道,"
+            errors.append(f"所选专题中可用的{ITEM_TYPES.get(section['type'], section['type'])}只有 {have} 道，"
                           f"少于要抽的 {section['count']} 道")
     return errors
 
@@ -222,7 +222,7 @@ def open_attempt(assignment: Assignment, user_id: int) -> ExamAttempt | None:
     if accepting_answers(attempt):
         return attempt
     db.session.commit()  # submit_exam rolls back when it loses a race: keep nothing pending
-    if submit_exam(attempt, "deadline"):
+    if submit_exam(attempt, "abandoned"):  # the time ran out while the student was away
         db.session.commit()
     return None
 
@@ -230,12 +230,12 @@ def open_attempt(assignment: Assignment, user_id: int) -> ExamAttempt | None:
 def start_blockers(assignment: Assignment, user_id: int) -> str | None:
     """Why the student cannot start a new attempt now (None: they can)."""
     if assignment.school_class.archived:
-        return "班级已归档,不能再开始作答。"
+        return "班级已归档，不能再开始作答。"
     where = phase(assignment)
     if where == "upcoming":
         return "测验尚未开放。"
     if where == "closed":
-        return "测验已截止,不能再开始作答。"
+        return "测验已截止，不能再开始作答。"
     if assignment.attempts_allowed and attempts_used(assignment, user_id) >= assignment.attempts_allowed:
         return f"你已用完全部 {assignment.attempts_allowed} 次作答机会。"
     return None
@@ -251,7 +251,7 @@ def start_attempt(assignment: Assignment, user_id: int, seed: int | None = None)
         raise AssignmentError(blocker)
     paper = build_paper(assignment, random.Random(seed))
     if not paper:
-        raise AssignmentError("这份测验暂时没有可用的题目,请联系教师。")
+        raise AssignmentError("这份测验暂时没有可用的题目，请联系教师。")
     settings = assignment.settings or {}
     blueprint = dict(settings.get("blueprint") or {"topics": [], "sections": []})
     blueprint.update(title=assignment.title, minutes=assignment.time_limit, assignment_id=assignment.id)
@@ -266,7 +266,7 @@ def start_attempt(assignment: Assignment, user_id: int, seed: int | None = None)
         db.session.flush()
     except sa.exc.IntegrityError as exc:  # the same attempt number started twice at once: the other one won
         db.session.rollback()
-        raise AssignmentError("已有一次作答正在开始,请刷新页面。") from exc
+        raise AssignmentError("已有一次作答正在开始，请刷新页面。") from exc
     return attempt
 
 
@@ -289,7 +289,7 @@ def close_expired_attempts(assignment: Assignment) -> int:
         ExamAttempt.deadline.is_not(None), ExamAttempt.deadline < cutoff)))
     graded = 0
     for attempt in expired:
-        if submit_exam(attempt, "visit"):
+        if submit_exam(attempt, "abandoned"):
             db.session.commit()
             graded += 1
     return graded
@@ -364,7 +364,7 @@ def student_assignments(user_id: int, recent_days: int = 7, limit: int = 10) -> 
             state = "overdue"
         due = format_local(assignment.closes_at, "%m-%d %H:%M", "不限")
         if where == "upcoming":
-            due += f"({format_local(assignment.opens_at, '%m-%d %H:%M')} 开放)"
+            due += f"（{format_local(assignment.opens_at, '%m-%d %H:%M')} 开放）"
         out.append({"url": kind.student_url(assignment), "title": assignment.title, "klass": class_name, "due": due,
                     "status": STATUS_LABELS[state], "state": state, "kind": kind.label})
         if len(out) >= limit:

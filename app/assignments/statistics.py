@@ -196,8 +196,8 @@ def _with_items(stats: dict[int, ItemStats]) -> list[dict[str, Any]]:
 def flag_reason(stats: ItemStats) -> str:
     d = stats.discrimination or 0.0
     kind = "为负值" if d < 0 else f"低于 {LOW_DISCRIMINATION}"
-    return (f"{FLAG_PREFIX}:区分度 {d:.2f}({kind},{stats.n} 次作答,难度系数 {stats.facility:.0%})。"
-            "答得好的学生反而容易错,答案可能有误或题干有歧义,请核对答案。")[:200]
+    return (f"{FLAG_PREFIX}：区分度 {d:.2f}（{kind}，{stats.n} 次作答，难度系数 {stats.facility:.0%}）。"
+            "答得好的学生反而容易错，答案可能有误或题干有歧义，请核对答案。")[:200]
 
 
 def apply_flags(rows: list[dict[str, Any]]) -> list[Item]:

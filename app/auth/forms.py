@@ -18,7 +18,7 @@ class RegisterForm(FlaskForm):
     username = StringField("用户名", filters=[strip], validators=[
         DataRequired("请输入用户名"), Length(3, 32, "用户名长度 3–32 个字符"),
         Regexp(r"^[A-Za-z0-9_.\-]+$", message="用户名只能包含字母、数字、下划线、点和连字符")])
-    display_name = StringField("姓名(显示名)", filters=[strip], validators=[Length(0, 32, "姓名最多 32 个字符")])
+    display_name = StringField("姓名（显示名）", filters=[strip], validators=[Length(0, 32, "姓名最多 32 个字符")])
     password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(6, 128, "密码至少 6 个字符")])
     confirm = PasswordField("确认密码", validators=[EqualTo("password", "两次输入的密码不一致")])
     submit = SubmitField("注册")

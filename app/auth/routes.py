@@ -49,7 +49,7 @@ def register():
             db.session.commit()
             login_user(user)
             kept = _adopt_guest_work(user)
-            flash("注册成功,欢迎!" + (f"你作为访客做过的 {kept} 道题已保存到你的记录中。" if kept else ""), "success")
+            flash("注册成功，欢迎！" + (f"你作为访客做过的 {kept} 道题已保存到你的记录中。" if kept else ""), "success")
             return redirect(_safe_next(url_for("bank.index")))
     return render_template("auth/register.html", form=form)
 

@@ -11,60 +11,54 @@ from wtforms import (
     Form,
     FormField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.authoring.services import OPTION_KEYS
 from app.bank.exchange import FORMATS
-from app.formutil import choices, strip
+from app.formutil import MultiCheckboxField, choices, strip
 from app.grading import rubric_labels
 from app.models.users import ROLES
+from app.zhtext import zh_punct
 from question_bank.schema import CHOICE_TYPES, ITEM_TYPES, KEY_SOURCES
 
 MAX_PARTS = 12
-OPTIONS_SOURCES = {"source": "选项来自源文档", "authored": "选项为本题库编写(干扰项)"}
-TRUE_FALSE = {"": "请选择", "true": "正确 (√)", "false": "错误 (×)"}
+OPTIONS_SOURCES = {"source": "选项来自源文档", "authored": "选项为本题库编写（干扰项）"}
+TRUE_FALSE = {"": "请选择", "true": "正确（√）", "false": "错误（×）"}
 
 
 def _lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
 class PartForm(Form):
     stem = TextAreaField("小题题干", filters=[strip])
-    answer = TextAreaField("答题提示(可空)", filters=[strip])
+    answer = TextAreaField("答题提示（可空）", filters=[strip])
 
 
 class ItemForm(FlaskForm):
     type = SelectField("题型", choices=choices(ITEM_TYPES.items()), default="single_choice", validate_choice=False)
-    stem = TextAreaField("题干(Markdown)", filters=[strip],
+    stem = TextAreaField("题干（Markdown）", filters=[strip],
                          validators=[DataRequired("请填写题干"), Length(max=20000, message="题干太长")])
     answer_keys = MultiCheckboxField("正确答案", choices=choices((k, k) for k in OPTION_KEYS), validate_choice=False)
     answer_tf = SelectField("正确答案", choices=choices(TRUE_FALSE.items()), validate_choice=False)
-    answer_text = TextAreaField("参考答案(Markdown)", filters=[strip])
-    key_source = SelectField("答案来源", choices=choices(KEY_SOURCES.items()), default="source", validate_choice=False)
+    answer_text = TextAreaField("参考答案（Markdown）", filters=[strip])
+    key_source = SelectField("答案来源", choices=choices((k, zh_punct(v)) for k, v in KEY_SOURCES.items()), default="source", validate_choice=False)
     options_source = SelectField("选项来源", choices=choices(OPTIONS_SOURCES.items()), default="source",
                                  validate_choice=False)
-    explanation = TextAreaField("解析(Markdown;推导的答案须引用资料原文并注明出处)", filters=[strip])
-    correction = TextAreaField("改正(判断题:改正后的说法或分析)", filters=[strip])
+    explanation = TextAreaField("解析（Markdown；推导或更正的答案须用「」引用资料原文并注明出处）", filters=[strip])
+    correction = TextAreaField("改正（判断题：改正后的说法或分析）", filters=[strip])
     key_points = TextAreaField("得分要点（名词解释、简答、论述、案例：每行一个；不填则从参考答案自动拆分）", filters=[strip])
-    blanks = TextAreaField("各空可接受的答案(每行一个空,同一空的多个答案用 | 分隔)", filters=[strip])
+    blanks = TextAreaField("各空可接受的答案（每行一个空，同一空的多个答案用 | 分隔）", filters=[strip])
     parts = FieldList(FormField(PartForm), label="案例小题", min_entries=0, max_entries=MAX_PARTS)
-    topics = SelectMultipleField("专题(可多选)", choices=[], validate_choice=False)
+    topics = MultiCheckboxField("专题（可多选）", choices=[], validate_choice=False)
     sources = TextAreaField("源文档出处（每行一个：资料文件 | 章节 | 题号；你自己出的题不填）", filters=[strip])
     references = TextAreaField("参考资料（可选，每行一条：讲义、教材页码等）", filters=[strip],
                                validators=[Length(max=2000, message="参考资料太长")])
-    notes = TextAreaField("编辑说明(每行一条:改了什么、为什么)", filters=[strip])
+    notes = TextAreaField("编辑说明（每行一条：改了什么、为什么）", filters=[strip])
     preview = SubmitField("预览")
     save = SubmitField("保存")
 
@@ -119,7 +113,7 @@ class ItemForm(FlaskForm):
         for n, line in enumerate(_lines(self.sources.data), 1):
             pieces = [p.strip() for p in line.split("|")]
             if len(pieces) != 3 or not pieces[0] or not pieces[1]:
-                self.source_problems.append(f"第 {n} 行格式应为:资料文件 | 章节 | 题号")
+                self.source_problems.append(f"第 {n} 行格式应为：资料文件 | 章节 | 题号")
                 continue
             number: int | str = int(pieces[2]) if pieces[2].isdigit() else pieces[2]
             out.append({"seed": pieces[0], "section": pieces[1], "number": number})
@@ -165,7 +159,7 @@ class ItemForm(FlaskForm):
         last = max((i for i, v in enumerate(values) if v), default=-1)
         for i in range(last):
             if not values[i]:
-                return f"选项 {OPTION_KEYS[i]} 为空而后面的选项有内容:请从 A 开始连续填写选项"
+                return f"选项 {OPTION_KEYS[i]} 为空而后面的选项有内容：请从 A 开始连续填写选项"
         return None
 
     def attach(self, problems: list[tuple[str, str]]) -> None:
@@ -199,9 +193,9 @@ class KeyForm(FlaskForm):
 
     answer_keys = MultiCheckboxField("正确答案", choices=choices((k, k) for k in OPTION_KEYS), validate_choice=False)
     answer_tf = SelectField("正确答案", choices=choices(TRUE_FALSE.items()), validate_choice=False)
-    answer_text = TextAreaField("参考答案(Markdown)", filters=[strip])
-    explanation = TextAreaField("依据(必填:引用支持这个答案的资料原文并注明出处,或说明核对结论)", filters=[strip],
-                                validators=[DataRequired("请写明答案的依据:引用资料原文并注明出处")])
+    answer_text = TextAreaField("参考答案（Markdown）", filters=[strip])
+    explanation = TextAreaField("依据（必填：引用支持这个答案的资料原文并注明出处，或说明核对结论）", filters=[strip],
+                                validators=[DataRequired("请写明答案的依据：引用资料原文并注明出处")])
     submit = SubmitField("保存答案")
 
     def answer(self, kind: str) -> Any:
@@ -216,7 +210,7 @@ class KeyForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField("题目文件(GIFT、Moodle XML、JSON 或 YAML,UTF-8 编码)")
+    file = FileField("题目文件（GIFT、Moodle XML、JSON 或 YAML,UTF-8 编码）")
     format = SelectField("格式", choices=choices([("", "按扩展名自动识别"), *FORMATS.items()]), default="",
                          validate_choice=False)
     topic = SelectField("默认专题（文件中没有专题或分类对不上专题的题目归入这里）", choices=[], default="未分类",

@@ -7,7 +7,6 @@ from flask_login import current_user
 from app.authoring import bp
 from app.extensions import db
 from app.models import Item, User
-from app.timefmt import register as register_time_filter
 
 
 def _item_panel(item: Item) -> dict:
@@ -20,4 +19,3 @@ def _item_panel(item: Item) -> dict:
 @bp.record_once
 def _register(state) -> None:
     state.app.extensions.setdefault("crm_item_hooks", []).append(_item_panel)
-    register_time_filter(state.app)

@@ -17,10 +17,11 @@ from app.bank.services import item_query, normalise_content
 from app.clock import now
 from app.extensions import db
 from app.models import Item, Topic
+from app.zhtext import zh_punct
 from question_bank.schema import ITEM_TYPES, KEY_SOURCES
 
 ORIGINS = {"bank": "题库文件", "instructor": "教师新增", "import": "导入"}
-STATUSES = {"all": "全部(含已停用)", "active": "在用", "retired": "已停用"}
+STATUSES = {"all": "全部（含已停用）", "active": "在用", "retired": "已停用"}
 
 
 def _item_or_404(uid: str) -> Item:
@@ -60,7 +61,7 @@ def _preview_item(data: dict[str, Any]) -> SimpleNamespace:
     key_source = data.get("key_source") if data.get("key_source") in KEY_SOURCES else "none"
     content = normalise_content({**data, "key_source": key_source})
     author = data.get("author") or {}
-    return SimpleNamespace(**content, uid=data.get("id") or "(新题目)", topics=[], retired=False,
+    return SimpleNamespace(**content, uid=data.get("id") or "（新题目）", topics=[], retired=False,
                            sources=data.get("sources") or [], topic_names=data.get("topics") or [],
                            author_name=author.get("name", ""), authored_on=author.get("date"),
                            reference_list=data.get("references") or [])
@@ -136,7 +137,7 @@ def retire(uid: str):
     if ActionForm().validate_on_submit():
         item.retired = not item.retired
         db.session.commit()
-        flash(f"已停用 {item.uid}:它不再出现在题库和练习中。" if item.retired else f"已恢复 {item.uid}。", "success")
+        flash(f"已停用 {item.uid}：它不再出现在题库和练习中。" if item.retired else f"已恢复 {item.uid}。", "success")
     return redirect(url_for("authoring.edit", uid=item.uid))
 
 
@@ -191,6 +192,6 @@ def key(uid: str):
         else:
             svc.key_item(item, answer, form.explanation.data, current_user.id)
             db.session.commit()
-            flash(f"已记录 {item.uid} 的答案(由你核定,答案来源:{KEY_SOURCES[item.key_source]})。", "success")
+            flash(f"已记录 {item.uid} 的答案（由你核定，答案来源：{zh_punct(KEY_SOURCES[item.key_source])}）。", "success")
             return redirect(url_for("authoring.keying"))
     return render_template("authoring/key.html", item=item, form=form)

@@ -68,20 +68,20 @@ def check_item(data: dict[str, Any], topic_names: set[str], seeds: set[str] | No
         if keyed:
             keys = answer if isinstance(answer, list) else []
             if kind == "single_choice" and len(keys) != 1:
-                problems.append(("answer", f"单选题必须恰好有一个正确答案,现在选了 {len(keys)} 个"))
+                problems.append(("answer", f"单选题必须恰好有一个正确答案，现在选了 {len(keys)} 个"))
             if kind == "multi_choice" and not keys:
                 problems.append(("answer", "多选题至少要选择一个正确答案"))
             for key in keys:
                 if key not in options:
-                    problems.append(("answer", f"答案 {key} 对应的选项为空:答案必须是已填写的选项"))
+                    problems.append(("answer", f"答案 {key} 对应的选项为空：答案必须是已填写的选项"))
     elif kind == "true_false":
         if keyed and not isinstance(answer, bool):
             problems.append(("answer", "判断题的答案必须选择“正确”或“错误”"))
     elif kind == "case_study":
         if not data.get("parts"):
-            problems.append(("parts", "案例分析题至少需要一个小题(填写小题题干)"))
+            problems.append(("parts", "案例分析题至少需要一个小题（填写小题题干）"))
     elif kind in ITEM_TYPES and keyed and not str(answer or "").strip():
-        problems.append(("answer", "请填写参考答案,或把答案来源设为“源文档未给出答案”"))
+        problems.append(("answer", "请填写参考答案，或把答案来源设为“源文档未给出答案”"))
     if key_source == "none" and _has_answer(data) and kind != "case_study":
         problems.append(("answer", "答案来源为“源文档未给出答案”时不能填写答案"))
     if key_source == "derived" and not str(data.get("explanation") or "").strip():
@@ -91,7 +91,7 @@ def check_item(data: dict[str, Any], topic_names: set[str], seeds: set[str] | No
         problems.append(("topics", "请至少选择一个专题"))
     for name in topics:
         if name not in topic_names:
-            problems.append(("topics", f"未知专题:{name}"))
+            problems.append(("topics", f"未知专题：{name}"))
     sources = data.get("sources") or []
     if not sources and not data.get("author"):
         problems.append(("sources", "请至少填写一个出处"))
@@ -100,7 +100,7 @@ def check_item(data: dict[str, Any], topic_names: set[str], seeds: set[str] | No
     if seeds is not None:
         for n, source in enumerate(sources, 1):
             if source.get("seed") not in seeds:
-                problems.append(("sources", f"第 {n} 个出处:资料 {source.get('seed')} 不存在"))
+                problems.append(("sources", f"第 {n} 个出处：资料 {source.get('seed')} 不存在"))
     if not problems:
         # the bank's own validator has the last word (it also guards the export contract)
         probe = _without_empty({**data, "id": data.get("id") or "s900-new"})  # a new item gets its id when saved

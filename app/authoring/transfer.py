@@ -63,9 +63,9 @@ def import_upload():
         if not filename or not data:
             form.file.errors.append("请选择要导入的文件")
         elif fmt is None:
-            form.format.errors.append("无法从扩展名识别格式,请选择格式(.gift/.txt、.xml、.json、.yaml/.yml)")
+            form.format.errors.append("无法从扩展名识别格式，请选择格式（.gift/.txt、.xml、.json、.yaml/.yml）")
         elif imp.decode(data) is None:
-            form.file.errors.append("文件不是 UTF-8 编码:请另存为 UTF-8 后再上传")
+            form.file.errors.append("文件不是 UTF-8 编码：请另存为 UTF-8 后再上传")
         elif form.topic.data not in svc.topics_by_name():
             form.topic.errors.append("请选择一个专题")
         else:
@@ -110,5 +110,5 @@ def import_confirm(token: str):
         db.session.rollback()
         raise
     imp.discard_upload(current_app.instance_path, token)
-    flash(f"导入完成:{plan.summary()}。", "success")
+    flash(f"导入完成：{plan.summary()}。", "success")
     return redirect(url_for("authoring.index", origin="import" if plan.created else None))

@@ -44,7 +44,7 @@ def user_role(user_id: int):
     if not form.validate_on_submit() or form.role.data not in ROLES:
         flash("请选择有效的角色。", "warning")
     elif user.id == current_user.id:
-        flash("不能修改自己的角色(请让另一位管理员操作)。", "warning")
+        flash("不能修改自己的角色（请让另一位管理员操作）。", "warning")
     elif user.role != form.role.data:
         user.role = form.role.data
         db.session.commit()

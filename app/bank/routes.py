@@ -3,13 +3,14 @@
 import re
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, render_template, request
+from flask import Response, abort, current_app, jsonify, render_template, request, url_for
 
 from app.bank import bp
 from app.bank.services import item_query, notes_for_topics, search_notes, seed_names
 from app.extensions import db
 from app.models import Attachment, Item, ItemSource, Note, Topic
 from question_bank.schema import ITEM_TYPES
+from question_bank.seeds import SEEDS
 
 
 @bp.route("/")
@@ -99,7 +100,28 @@ def seeds():
     rows = db.session.execute(
         sa.select(ItemSource.seed, ItemSource.section, sa.func.count(sa.distinct(ItemSource.item_id)))
         .group_by(ItemSource.seed, ItemSource.section).order_by(ItemSource.seed, sa.func.min(ItemSource.id))).all()
-    return render_template("bank/seeds.html", rows=rows)
+    counts: dict[str, list] = {}
+    for seed, section, n in rows:
+        counts.setdefault(seed, []).append((section, n))
+    notes = db.session.scalars(sa.select(Note).order_by(Note.slug)).all()
+    reading = {seed: [n for n in notes if any(src.get("seed") == seed for src in n.sources or [])] for seed in SEEDS}
+    return render_template("bank/seeds.html", seeds=SEEDS.values(), sections=counts, reading=reading)
+
+
+THEME_COLOR = "#1f6feb"
+
+
+@bp.route("/manifest.webmanifest")
+def manifest():
+    """The web app manifest: the site can be added to a phone's home screen and opens like an app."""
+    icon = lambda size: {"src": url_for("static", filename=f"icons/icon-{size}.png"),  # noqa: E731
+                         "sizes": f"{size}x{size}", "type": "image/png", "purpose": "any maskable"}
+    body = {"name": "客户关系管理 教学与刷题平台", "short_name": "CRM 刷题", "lang": "zh-CN",
+            "start_url": url_for("bank.index"), "scope": "/", "display": "standalone",
+            "background_color": "#f6f7f9", "theme_color": THEME_COLOR, "icons": [icon(192), icon(512)]}
+    response = jsonify(body)
+    response.mimetype = "application/manifest+json"
+    return response
 
 
 @bp.route("/media/<sha>/<name>")

@@ -25,8 +25,8 @@ class SyncReport:
     notes: int = 0
 
     def summary(self) -> str:
-        return (f"新增 {len(self.created)} 题,更新 {len(self.updated)} 题,未变 {self.unchanged} 题,"
-                f"停用 {len(self.retired)} 题,阅读材料 {self.notes} 篇")
+        return (f"新增 {len(self.created)} 题，更新 {len(self.updated)} 题，未变 {self.unchanged} 题，"
+                f"停用 {len(self.retired)} 题，阅读材料 {self.notes} 篇")
 
 
 def item_search_text(data: dict[str, Any]) -> str:

@@ -13,8 +13,8 @@ from app.formutil import strip
 class ClassForm(FlaskForm):
     name = StringField("班级名称", filters=[strip],
                        validators=[DataRequired("请填写班级名称"), Length(max=100, message="班级名称最多 100 个字符")])
-    description = TextAreaField("说明(可选)", filters=[strip], validators=[Length(max=2000, message="说明最多 2000 字")])
-    archived = BooleanField("已结课(归档:学生不能再用加入码加入)")
+    description = TextAreaField("说明（可选）", filters=[strip], validators=[Length(max=2000, message="说明最多 2000 字")])
+    archived = BooleanField("已结课（归档：学生不能再用加入码加入）")
 
 
 class JoinForm(FlaskForm):

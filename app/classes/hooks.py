@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from app.classes import bp
 from app.classes.services import create_demo_class
-from app.timefmt import register as register_time_filter
 
 
 @bp.record_once
 def _register(state) -> None:
     state.app.extensions.setdefault("crm_demo_hooks", []).append(create_demo_class)
-    register_time_filter(state.app)

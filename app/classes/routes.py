@@ -30,7 +30,7 @@ def new():
     if form.validate_on_submit():
         school_class = svc.create_class(form.name.data, form.description.data or "", current_user)
         db.session.commit()
-        flash(f"已创建班级“{school_class.name}”,加入码 {school_class.join_code}。", "success")
+        flash(f"已创建班级“{school_class.name}”，加入码 {school_class.join_code}。", "success")
         return redirect(url_for("classes.detail", class_id=school_class.id))
     return render_template("classes/form.html", form=form, school_class=None)
 
@@ -83,7 +83,7 @@ def regenerate_code(class_id: int):
         abort(400)
     code = svc.regenerate_code(school_class)
     db.session.commit()
-    flash(f"新的加入码:{code}。旧的加入码已失效,已加入的学生不受影响。", "success")
+    flash(f"新的加入码：{code}。旧的加入码已失效，已加入的学生不受影响。", "success")
     return redirect(url_for("classes.detail", class_id=class_id))
 
 

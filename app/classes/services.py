@@ -17,7 +17,7 @@ from app.models.users import ROLES, User
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,32}$")
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # noqa: S105 (an alphabet; no 0/o, 1/l/i on printed lists)
 HEADER = ("学号", "姓名", "用户名", "初始密码")
-DEMO_CLASS = "演示班级:客户关系管理"
+DEMO_CLASS = "演示班级：客户关系管理"
 
 
 def unique_join_code() -> str:
@@ -48,12 +48,12 @@ def join(user: User, code: str) -> tuple[SchoolClass | None, str]:
     """Add a user to the class with this code; return the class (None if refused) and a message."""
     code = normalise_code(code)
     if not code or any(ch not in JOIN_CODE_ALPHABET for ch in code):
-        return None, "加入码不正确:请核对老师给的 6 位加入码"
+        return None, "加入码不正确：请核对老师给的 6 位加入码"
     school_class = db.session.scalar(sa.select(SchoolClass).where(SchoolClass.join_code == code))
     if school_class is None:
-        return None, "没有这个加入码的班级:请核对后重试(加入码可能已被老师更换)"
+        return None, "没有这个加入码的班级：请核对后重试（加入码可能已被老师更换）"
     if school_class.archived:
-        return None, f"班级“{school_class.name}”已结课,不能再加入"
+        return None, f"班级“{school_class.name}”已结课，不能再加入"
     if school_class.instructor_id == user.id:
         return school_class, "你是这个班级的教师"
     if school_class.has_member(user):
@@ -105,7 +105,7 @@ def parse_roster(data: bytes) -> tuple[list[RosterRow], list[str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return [], ["文件不是 UTF-8 编码:在 Excel 中请“另存为 → CSV UTF-8(逗号分隔)”"]
+        return [], ["文件不是 UTF-8 编码：在 Excel 中请“另存为 → CSV UTF-8（逗号分隔）”"]
     rows: list[RosterRow] = []
     errors: list[str] = []
     seen_usernames: dict[str, int] = {}
@@ -123,37 +123,37 @@ def parse_roster(data: bytes) -> tuple[list[RosterRow], list[str]]:
                 continue
             first = False
             if len(cells) < 3:
-                errors.append(f"第 {line} 行:需要 学号、姓名、用户名 三列(可选第四列 初始密码),这一行只有 {len(cells)} 列")
+                errors.append(f"第 {line} 行：需要 学号、姓名、用户名 三列（可选第四列 初始密码），这一行只有 {len(cells)} 列")
                 continue
             if any(cells[4:]):
-                errors.append(f"第 {line} 行:多出第 {len(cells)} 列;只应有 学号、姓名、用户名、初始密码 四列")
+                errors.append(f"第 {line} 行：多出第 {len(cells)} 列；只应有 学号、姓名、用户名、初始密码 四列")
                 continue
             row = RosterRow(line, cells[0], cells[1], cells[2], cells[3] if len(cells) > 3 else "")
             problems = []
             if not row.student_number:
-                problems.append("学号:不能为空")
+                problems.append("学号：不能为空")
             elif len(row.student_number) > 40:
-                problems.append("学号:最多 40 个字符")
+                problems.append("学号：最多 40 个字符")
             if not row.name:
-                problems.append("姓名:不能为空")
+                problems.append("姓名：不能为空")
             elif len(row.name) > 64:
-                problems.append("姓名:最多 64 个字符")
+                problems.append("姓名：最多 64 个字符")
             if not USERNAME_RE.match(row.username):
-                problems.append(f"用户名:“{row.username}”无效(3–32 个字母、数字、下划线、点或连字符)")
+                problems.append(f"用户名：“{row.username}”无效（3–32 个字母、数字、下划线、点或连字符）")
             elif row.username.lower() in seen_usernames:
-                problems.append(f"用户名:“{row.username}”与第 {seen_usernames[row.username.lower()]} 行重复")
+                problems.append(f"用户名：“{row.username}”与第 {seen_usernames[row.username.lower()]} 行重复")
             if row.student_number and row.student_number in seen_numbers:
-                problems.append(f"学号:“{row.student_number}”与第 {seen_numbers[row.student_number]} 行重复")
+                problems.append(f"学号：“{row.student_number}”与第 {seen_numbers[row.student_number]} 行重复")
             if row.password and not 6 <= len(row.password) <= 128:
-                problems.append("初始密码:至少 6 个字符")
+                problems.append("初始密码：至少 6 个字符")
             seen_usernames.setdefault(row.username.lower(), line)
             seen_numbers.setdefault(row.student_number, line)
-            errors += [f"第 {line} 行,{p}" for p in problems]
+            errors += [f"第 {line} 行，{p}" for p in problems]
             rows.append(row)
     except csv.Error as exc:
-        errors.append(f"第 {reader.line_num} 行:CSV 格式错误({exc})")
+        errors.append(f"第 {reader.line_num} 行：CSV 格式错误（{exc}）")
     if not rows and not errors:
-        errors.append("文件里没有学生:每行应为 学号,姓名,用户名[,初始密码]")
+        errors.append("文件里没有学生：每行应为 学号，姓名，用户名[，初始密码]")
     return rows, errors
 
 
@@ -168,7 +168,7 @@ def import_roster(school_class: SchoolClass, data: bytes) -> RosterResult:
     for row in rows:
         user = existing.get(row.username.lower())
         if user is not None and user.role != "student":
-            result.errors.append(f"第 {row.line} 行,用户名:“{row.username}”是{ROLES[user.role]}账号,不能作为学生加入")
+            result.errors.append(f"第 {row.line} 行，用户名：“{row.username}”是{ROLES[user.role]}账号，不能作为学生加入")
     if result.errors:
         return result
     memberships = {m.user_id: m for m in db.session.scalars(
@@ -198,7 +198,7 @@ def import_roster(school_class: SchoolClass, data: bytes) -> RosterResult:
 
 def create_demo_class(instructor: User, student: User) -> list[str]:
     """``flask setup`` hook: a class for the demo instructor with the demo student in it."""
-    school_class = create_class(DEMO_CLASS, "演示用班级:学生可用加入码加入,教师可在这里布置作业、查看成绩。", instructor)
+    school_class = create_class(DEMO_CLASS, "演示用班级：学生可用加入码加入，教师可在这里布置作业、查看成绩。", instructor)
     db.session.add(Membership(class_id=school_class.id, user_id=student.id, student_number="2024001"))
     db.session.flush()
-    return [f"  班级: {school_class.name},加入码 {school_class.join_code}(演示学生已在班级中)"]
+    return [f"  班级：{school_class.name}，加入码 {school_class.join_code}（演示学生已在班级中）"]

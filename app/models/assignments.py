@@ -17,7 +17,7 @@ GRADING_RULES = {"highest": "最高分", "last": "最后一次", "first": "第�
 FEEDBACK_POLICIES = {
     "after_submit": "交卷后立即可看答案与反馈",
     "after_close": "截止时间过后才可看答案与反馈",
-    "never": "不公布答案与反馈(只显示得分)",
+    "never": "不公布答案与反馈（只显示得分）",
 }
 
 

@@ -12,6 +12,13 @@ from app.extensions import db
 from app.models.bank import Item
 from app.models.base import utcnow
 
+# Who closed an exam attempt (ExamAttempt.closed_by), as students and instructors read it.
+CLOSED_BY = {
+    "student": "主动交卷",
+    "timeup": "时间到，自动交卷",
+    "abandoned": "未交卷，超时后由系统收卷",
+}
+
 
 class PracticeSet(db.Model):
     """An ordered list of items a student works through (one mode and scope); the cursor is where they are."""
@@ -108,7 +115,9 @@ class ExamAttempt(db.Model):
     deadline: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True), index=True)
     submitted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     status: Mapped[str] = mapped_column(sa.String(12), default="open", index=True)  # open | grading | graded
-    closed_by: Mapped[str] = mapped_column(sa.String(12), default="")  # student | deadline | visit
+    # who closed it: student (交卷) | timeup (the bell, the page open) | abandoned (time ran out with the student away)
+    closed_by: Mapped[str] = mapped_column(sa.String(12), default="")
+    last_position: Mapped[int] = mapped_column(default=0, server_default="0")  # the question the student was on
     score: Mapped[float | None] = mapped_column()
     max_score: Mapped[float] = mapped_column(default=0)
     assignment_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)

@@ -18,10 +18,10 @@ from app.extensions import db
 from app.models.base import utcnow
 
 SCENARIOS = {
-    "default": "综合零售(默认)",
-    "walmart_basket": "购物篮分析(沃尔玛)",
-    "cosmetics_members": "会员计划(化妆品公司)",
-    "coca_cola_complaints": "投诉处理与口碑(可口可乐)",
+    "default": "综合零售（默认）",
+    "walmart_basket": "购物篮分析（沃尔玛）",
+    "cosmetics_members": "会员计划（化妆品公司）",
+    "coca_cola_complaints": "投诉处理与口碑（可口可乐）",
     "convenience_time_of_day": "便利店分时段经营",
 }
 STATUSES = {"building": "生成中", "ready": "可用", "failed": "生成失败"}

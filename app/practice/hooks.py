@@ -7,13 +7,13 @@ from flask_login import current_user
 from app.extensions import db
 from app.models.practice import Star
 from app.practice import bp
-from app.practice.services import adopt_guest, close_expired, due_count
+from app.practice.services import adopt_guest, close_expired, due_today
 
 
 def _home_context():
     if not current_user.is_authenticated:
         return {}
-    return {"due_count": due_count(current_user.id)}
+    return {"due": due_today(current_user.id)}
 
 
 def _item_context(item):

@@ -9,13 +9,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.charts import bar_chart, line_chart
-from app.clock import aware, now
 from app.extensions import db
 from app.models import Item, Topic, item_topics
 from app.models.practice import ExamAttempt, ResponseRecord
+from app.timefmt import local_date, local_today
 from question_bank.schema import ITEM_TYPES
 
 SCORE = sa.func.coalesce(ResponseRecord.score, ResponseRecord.self_score)
+# a topic is among the weakest only with enough answers to judge and an accuracy below the pass mark
+WEAK_MIN_ANSWERS = 5
+WEAK_BELOW = 0.6
 COUNTED = sa.and_(ResponseRecord.mode != "study", SCORE.is_not(None))
 
 
@@ -30,8 +33,8 @@ def progress_data(user_id: int) -> dict[str, Any]:
     rows = db.session.execute(sa.select(ResponseRecord.created_at, SCORE).where(mine)).all()
     per_day: dict[date, list[float]] = defaultdict(list)
     for created, score in rows:
-        per_day[aware(created).date()].append(score)
-    today = now().date()
+        per_day[local_date(created)].append(score)
+    today = local_today()
     days = [today - timedelta(days=i) for i in range(29, -1, -1)]
     series = [(d.strftime("%m-%d"), (sum(per_day[d]) / len(per_day[d])) if per_day.get(d) else None) for d in days]
     streak = 0
@@ -43,10 +46,12 @@ def progress_data(user_id: int) -> dict[str, Any]:
     accuracy = (sum(s for _, s in rows) / total) if total else None
     distinct_items = db.session.scalar(sa.select(sa.func.count(sa.distinct(ResponseRecord.item_id))).where(mine)) or 0
     topic_rows = [{"slug": slug, "name": name, "count": n, "accuracy": float(avg)} for slug, name, n, avg in by_topic]
-    weakest = sorted([t for t in topic_rows if t["count"] >= 1], key=lambda t: t["accuracy"])[:3]
+    weakest = sorted([t for t in topic_rows if t["count"] >= WEAK_MIN_ANSWERS and t["accuracy"] < WEAK_BELOW],
+                     key=lambda t: t["accuracy"])[:3]
     type_rows = [{"type": t, "label": ITEM_TYPES[t], "count": n, "accuracy": float(avg)} for t, n, avg in by_type]
     exams = db.session.scalars(sa.select(ExamAttempt).where(ExamAttempt.user_id == user_id,
-                                                            ExamAttempt.status == "graded")
+                                                            ExamAttempt.status == "graded",
+                                                            ExamAttempt.assignment_id.is_(None))
                                .order_by(ExamAttempt.id)).all()
     return {
         "total": total, "accuracy": accuracy, "distinct_items": distinct_items, "streak": streak,
@@ -54,15 +59,16 @@ def progress_data(user_id: int) -> dict[str, Any]:
         "days_active": len(per_day),
         "chart": line_chart(series, "最近 30 天每日正确率"),
         "type_chart": bar_chart([(r["label"], r["accuracy"]) for r in type_rows], "各题型正确率", y_max=1.0),
-        "exam_chart": line_chart([(f"#{e.id}", (e.score or 0) / e.max_score if e.max_score else 0) for e in exams],
+        "exam_chart": line_chart([(f"第 {n} 次", (e.score or 0) / e.max_score if e.max_score else 0)
+                                  for n, e in enumerate(exams, start=1)],
                                  "模拟考试得分率", color="#138a4a"),
-        "exams": exams,
+        "exams": exams, "weak_min_answers": WEAK_MIN_ANSWERS, "weak_below": WEAK_BELOW,
     }
 
 
 def exam_breakdown(attempt: ExamAttempt, with_items: bool) -> dict[str, Any]:
     """Score by type and by topic, time used, and (when feedback is visible) each item for review."""
-    from app.practice.services import original_to_display, version_content
+    from app.practice.services import original_to_display, time_used, version_content
 
     answers = {a.position: a for a in attempt.answers}
     by_type: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
@@ -94,9 +100,7 @@ def exam_breakdown(attempt: ExamAttempt, with_items: bool) -> dict[str, Any]:
             items.append({"position": position, "item": item, "content": content, "given": given, "display": display,
                           "earned": earned, "points": entry["points"], "record": records.get(item.id),
                           "review_status": answers[position].review_status if position in answers else None})
-    used = None
-    if attempt.submitted_at and attempt.started_at:
-        used = int((aware(attempt.submitted_at) - aware(attempt.started_at)).total_seconds())
+    used = time_used(attempt)
     return {
         "by_type": [(ITEM_TYPES[t], v[0], v[1]) for t, v in by_type.items()],
         "by_topic": sorted(((name, v[0], v[1]) for name, v in by_topic.items()), key=lambda r: r[0]),

@@ -16,6 +16,7 @@ from app.practice import bp
 from app.practice import services as svc
 from app.practice.forms import BlueprintForm, StartForm
 from app.practice.progress import progress_data
+from question_bank.seeds import seed_title
 
 
 def owner(create: bool = True) -> svc.Owner:
@@ -35,14 +36,14 @@ def _topic_choices():
 def home():
     form = StartForm(request.args)
     form.topic.choices = _topic_choices()
-    form.seed.choices = choices([("", "全部资料")] + [(s, s) for s in seed_names()])
+    form.seed.choices = choices([("", "全部资料")] + [(s, seed_title(s)) for s in seed_names()])
     counts = {}
     if current_user.is_authenticated:
         counts["wrong"] = db.session.scalar(sa.select(sa.func.count()).select_from(WrongEntry).where(
             WrongEntry.user_id == current_user.id, WrongEntry.cleared_at.is_(None))) or 0
         counts["starred"] = db.session.scalar(sa.select(sa.func.count()).select_from(Star).where(
             Star.user_id == current_user.id)) or 0
-        counts["due"] = svc.due_count(current_user.id)
+        counts["due"] = svc.due_today(current_user.id)
     gradable = db.session.scalar(sa.select(sa.func.count()).select_from(Item).where(
         Item.retired.is_(False), Item.key_source != "none")) or 0
     return render_template("practice/home.html", form=form, counts=counts, gradable=gradable, modes=svc.MODES)
@@ -78,7 +79,7 @@ def start():
 def single(uid: str):
     item = db.first_or_404(sa.select(Item).where(Item.uid == uid, Item.retired.is_(False)))
     if not item.gradable:
-        flash("这道题还没有答案,暂不能作答。", "warning")
+        flash("这道题还没有答案，暂不能作答。", "warning")
         return redirect(url_for("bank.item", uid=uid))
     practice_set = svc.build_set(owner(), "single", {"item_ids": [item.id]})
     db.session.commit()
@@ -96,19 +97,23 @@ def _load_set(set_id: int) -> PracticeSet:
 def run(set_id: int):
     practice_set = _load_set(set_id)
     total = len(practice_set.item_ids)
+    marks = svc.set_marks(practice_set)
     if practice_set.cursor >= total:
         responses = db.session.scalars(sa.select(ResponseRecord).where(ResponseRecord.set_id == practice_set.id)).all()
         scored = [r.effective_score for r in responses if r.effective_score is not None]
         return render_template("practice/done.html", practice_set=practice_set, total=total, answered=len(responses),
-                               accuracy=(sum(scored) / len(scored)) if scored else None, modes=svc.MODES)
+                               accuracy=(sum(scored) / len(scored)) if scored else None, modes=svc.MODES,
+                               unanswered=[i for i, item_id in enumerate(practice_set.item_ids) if item_id not in marks])
     item = db.session.get(Item, practice_set.item_ids[practice_set.cursor])
     if item is None or item.retired:
         practice_set.cursor += 1
         db.session.commit()
         return redirect(url_for("practice.run", set_id=set_id))
     notes = notes_for_topics(t.name for t in item.topics) if practice_set.mode == "study" else []
+    starred = current_user.is_authenticated and svc.is_starred(current_user.id, item.id)
     return render_template("practice/question.html", practice_set=practice_set, item=item, position=practice_set.cursor,
                            total=total, modes=svc.MODES, study=practice_set.mode == "study", notes=notes,
+                           marks=marks, starred=starred,
                            rule=MULTI_CHOICE_RULES[current_app.config["MULTI_CHOICE_RULE"]])
 
 
@@ -125,18 +130,31 @@ def answer(set_id: int):
     if not item.gradable:
         abort(400)
     values = request.form.getlist("answer")
+    if svc.is_blank_answer(item, values):
+        # an empty submission is a skip, not a wrong answer: nothing is recorded
+        svc.skip(practice_set, item.id)
+        db.session.commit()
+        flash("这道题没有作答，已跳过（不计入正确率，也不进错题本）。", "warning")
+        return redirect(url_for("practice.run", set_id=set_id))
     record, _result = svc.record_answer(owner(), item, values, practice_set.mode, practice_set)
     db.session.commit()
     return redirect(url_for("practice.feedback", response_id=record.id))
 
 
-@bp.route("/practice/sets/<int:set_id>/next", methods=["POST"])
-def study_next(set_id: int):
-    """背题模式: move on without answering (nothing is recorded)."""
+@bp.route("/practice/sets/<int:set_id>/goto", methods=["POST"])
+def goto(set_id: int):
+    """Move through a set without answering: 上一题, 下一题/跳过 (nothing is recorded) or a number on the grid."""
     practice_set = _load_set(set_id)
-    if practice_set.cursor < len(practice_set.item_ids):
-        practice_set.cursor += 1
-        db.session.commit()
+    total = len(practice_set.item_ids)
+    raw = request.form.get("position")
+    try:
+        position = min(practice_set.cursor + 1, total) if raw in (None, "") else int(raw)
+    except ValueError:
+        abort(400)
+    if not 0 <= position <= total:
+        abort(400)
+    practice_set.cursor = position
+    db.session.commit()
     return redirect(url_for("practice.run", set_id=set_id))
 
 
@@ -156,8 +174,9 @@ def feedback(response_id: int):
     content = svc.version_content(item, record.item_version)
     practice_set = db.session.get(PracticeSet, record.set_id) if record.set_id else None
     notes = notes_for_topics(t.name for t in item.topics)
+    starred = current_user.is_authenticated and svc.is_starred(current_user.id, item.id)
     return render_template("practice/feedback.html", record=record, item=item, content=content,
-                           practice_set=practice_set, notes=notes, ratings=SELF_RATINGS,
+                           practice_set=practice_set, notes=notes, ratings=SELF_RATINGS, starred=starred,
                            rule=MULTI_CHOICE_RULES[current_app.config["MULTI_CHOICE_RULE"]])
 
 
@@ -223,7 +242,9 @@ def progress():
 @bp.route("/exam/")
 @login_required
 def exams():
-    attempts = db.session.scalars(sa.select(ExamAttempt).where(ExamAttempt.user_id == current_user.id)
+    # class quizzes are listed under 作业, not in the mock-exam history
+    attempts = db.session.scalars(sa.select(ExamAttempt).where(ExamAttempt.user_id == current_user.id,
+                                                               ExamAttempt.assignment_id.is_(None))
                                   .order_by(ExamAttempt.id.desc())).all()
     return render_template("practice/exams.html", attempts=attempts)
 
@@ -244,10 +265,10 @@ def exam_new():
                 count = int(request.form.get(f"count_{kind}") or 0)
                 points = float(request.form.get(f"points_{kind}") or 0)
             except ValueError:
-                errors.append(f"{REGISTRY[kind].name}: 题数和分值必须是数字")
+                errors.append(f"{REGISTRY[kind].name}：题数和分值必须是数字")
                 continue
             if count < 0 or count > 100 or points < 0 or points > 100:
-                errors.append("每种题型的题数应在 0–100 之间,分值应在 0–100 之间")
+                errors.append("每种题型的题数应在 0–100 之间，分值应在 0–100 之间")
                 continue
             if count:
                 chosen.append({"type": kind, "count": count, "points": points})
@@ -259,7 +280,7 @@ def exam_new():
             attempt = svc.start_exam(current_user.id, blueprint)
             if not attempt.paper:
                 db.session.rollback()
-                errors.append("题库中没有符合条件的题目,请调整专题或题型")
+                errors.append("题库中没有符合条件的题目，请调整专题或题型")
             else:
                 db.session.commit()
                 return redirect(url_for("practice.exam", attempt_id=attempt.id))
@@ -282,14 +303,18 @@ def exam(attempt_id: int):
     if attempt.status != "open":
         return redirect(url_for("practice.exam_result", attempt_id=attempt_id))
     if not svc.accepting_answers(attempt):
-        svc.submit_exam(attempt, "deadline")
+        svc.submit_exam(attempt, "abandoned")  # the page was not open at the bell (it would have handed in)
         db.session.commit()
-        flash("考试时间已到,试卷已按截止时的作答自动交卷。", "warning")
+        flash("考试时间已到，试卷已按截止时的作答自动交卷。", "warning")
         return redirect(url_for("practice.exam_result", attempt_id=attempt_id))
     try:
-        position = max(0, min(int(request.args.get("q", 0)), len(attempt.paper) - 1))
+        # without ?q= the exam opens where the student stopped
+        position = max(0, min(int(request.args.get("q", attempt.last_position)), len(attempt.paper) - 1))
     except ValueError:
         position = 0
+    if attempt.last_position != position:
+        attempt.last_position = position
+        db.session.commit()
     entry = attempt.paper[position]
     item = db.session.get(Item, entry["item_id"])
     content = svc.version_content(item, entry["version"])
@@ -314,11 +339,11 @@ def exam_save(attempt_id: int):
     data = request.get_json(silent=True) or {} if is_json else request.form
     if not svc.accepting_answers(attempt):
         if is_json:
-            return jsonify(ok=False, error="考试已结束,答案未保存。"), 409
+            return jsonify(ok=False, error="考试已结束，答案未保存。"), 409
         if attempt.status == "open":
-            svc.submit_exam(attempt, "deadline")
+            svc.submit_exam(attempt, "timeup")
             db.session.commit()
-        flash("考试时间已到,这次的作答没有保存;试卷按截止时的作答评分。", "warning")
+        flash("考试时间已到，这次的作答没有保存；试卷按截止时的作答评分。", "warning")
         return redirect(url_for("practice.exam_result", attempt_id=attempt_id))
     try:
         position = int(data.get("position"))
@@ -368,9 +393,9 @@ def exam_submit(attempt_id: int):
     attempt = _my_attempt(attempt_id)
     if attempt.status == "open":
         late = not svc.accepting_answers(attempt)
-        if svc.submit_exam(attempt, "deadline" if late else "student"):
+        if svc.submit_exam(attempt, svc.close_reason(attempt, request.form.get("reason") == "timeup")):
             db.session.commit()
-            flash("已交卷,超过截止时间后的作答不计分。" if late else "已交卷。", "warning" if late else "success")
+            flash("已交卷，超过截止时间后的作答不计分。" if late else "已交卷。", "warning" if late else "success")
     return redirect(url_for("practice.exam_result", attempt_id=attempt_id))
 
 

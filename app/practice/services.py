@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from fsrs import Card, Rating, Scheduler
+from fsrs import Card, Rating, Scheduler, State
 
 from app.bank.services import item_query
 from app.clock import aware, now
@@ -18,6 +18,8 @@ from app.extensions import db
 from app.grading import REGISTRY, GradeResult, grade, self_score
 from app.models import Item, ItemVersion, Topic
 from app.models.practice import ExamAnswer, ExamAttempt, PracticeSet, ResponseRecord, ReviewCard, Star, WrongEntry
+from app.scores import round_score
+from app.timefmt import day_start, local_date, local_today
 
 MODES = {
     "sequential": "顺序练习",
@@ -29,7 +31,7 @@ MODES = {
     "review": "智能复习",
     "single": "单题练习",
 }
-WRONG_BOOK_RULE = "答错的题自动进入错题本;此后在不同的两天里各答对一次(不含答错当天),该题自动移出错题本。"
+WRONG_BOOK_RULE = "答错的题自动进入错题本；此后在不同的两天里各答对一次（不含答错当天），该题自动移出错题本。"
 RIGHT_DAYS_TO_CLEAR = 2
 _scheduler = Scheduler(enable_fuzzing=False)
 
@@ -125,6 +127,41 @@ def get_set(owner: Owner, set_id: int) -> PracticeSet | None:
     return db.session.scalar(sa.select(PracticeSet).where(PracticeSet.id == set_id, owner.filter(PracticeSet)))
 
 
+def set_marks(practice_set: PracticeSet) -> dict[int, str]:
+    """How the student's latest answer to each item of a set went: right | part | wrong | done (self-assessed)."""
+    rows = db.session.execute(sa.select(ResponseRecord.item_id, ResponseRecord.score, ResponseRecord.correct,
+                                        ResponseRecord.self_score)
+                              .where(ResponseRecord.set_id == practice_set.id).order_by(ResponseRecord.id)).all()
+    marks = {}
+    for item_id, score, correct, own in rows:
+        value = score if score is not None else own
+        if value is None:
+            marks[item_id] = "done"
+        elif correct or value >= 1:
+            marks[item_id] = "right"
+        else:
+            marks[item_id] = "part" if value > 0 else "wrong"
+    return marks
+
+
+def skip(practice_set: PracticeSet, item_id: int) -> None:
+    """Move past an item without recording anything (跳过)."""
+    if practice_set.cursor < len(practice_set.item_ids) and practice_set.item_ids[practice_set.cursor] == item_id:
+        practice_set.cursor += 1
+
+
+def is_blank_answer(item: Item, values: list[str]) -> bool:
+    """Whether a submitted practice answer is empty (every input left blank)."""
+    if not any(v.strip() for v in values):
+        return True
+    kind = REGISTRY[item.type]
+    return bool(kind.is_blank(kind.parse(values, version_content(item))))
+
+
+def is_starred(user_id: int, item_id: int) -> bool:
+    return db.session.scalar(sa.select(Star.id).where(Star.user_id == user_id, Star.item_id == item_id)) is not None
+
+
 # ---------------------------------------------------------------- answering
 
 def record_answer(owner: Owner, item: Item, values: list[str], mode: str, practice_set: PracticeSet | None = None,
@@ -179,7 +216,7 @@ def learn(user_id: int, item_id: int, score: float, correct: bool | None, when: 
 
 def update_wrong_book(user_id: int, item_id: int, correct: bool, when: datetime,
                       state: LearningState | None = None) -> None:
-    today = aware(when).date()
+    today = local_date(when)
     state = state or LearningState(user_id, [item_id])
     entry = state.entries.get(item_id)
     if not correct:
@@ -220,20 +257,42 @@ def review(user_id: int, item_id: int, score: float, when: datetime, state: Lear
     return row
 
 
+@dataclass(frozen=True)
+class DueToday:
+    """What 今日待复习 counts: cards due by the end of the local day, of which ``new`` are still being learnt."""
+
+    cards: list[ReviewCard]
+    new: int
+
+    @property
+    def total(self) -> int:
+        return len(self.cards)
+
+
+def due_today(user_id: int) -> DueToday:
+    """Cards due for review today, not counting FSRS's short-term steps of today's own answers.
+
+    A card answered today and due again in ten minutes belongs to that session, not to the day's reviews;
+    so only cards last reviewed before today's local midnight count.
+    """
+    today = local_today()
+    start, end = day_start(today), day_start(today + timedelta(days=1))
+    rows = db.session.scalars(sa.select(ReviewCard).join(Item, ReviewCard.item_id == Item.id).where(
+        ReviewCard.user_id == user_id, ReviewCard.due < end, Item.retired.is_(False),
+        Item.key_source != "none").order_by(ReviewCard.due))
+    cards = []
+    for row in rows:
+        last = row.card.get("last_review")
+        if last and aware(datetime.fromisoformat(last)) >= start:
+            continue
+        cards.append(row)
+    return DueToday(cards, sum(1 for c in cards if c.card.get("state") == State.Learning.value))
+
+
 def due_cards(owner: Owner, limit: int = 200) -> list[ReviewCard]:
     if owner.user_id is None:
         return []
-    end_of_day = datetime.combine(now().date() + timedelta(days=1), datetime.min.time(), tzinfo=now().tzinfo)
-    return list(db.session.scalars(sa.select(ReviewCard).join(Item, ReviewCard.item_id == Item.id).where(
-        ReviewCard.user_id == owner.user_id, ReviewCard.due < end_of_day, Item.retired.is_(False),
-        Item.key_source != "none").order_by(ReviewCard.due).limit(limit)))
-
-
-def due_count(user_id: int) -> int:
-    end_of_day = datetime.combine(now().date() + timedelta(days=1), datetime.min.time(), tzinfo=now().tzinfo)
-    return db.session.scalar(sa.select(sa.func.count()).select_from(ReviewCard).join(Item, ReviewCard.item_id == Item.id)
-                             .where(ReviewCard.user_id == user_id, ReviewCard.due < end_of_day,
-                                    Item.retired.is_(False), Item.key_source != "none")) or 0
+    return due_today(owner.user_id).cards[:limit]
 
 
 def toggle_star(user_id: int, item_id: int) -> bool:
@@ -262,6 +321,9 @@ def adopt_guest(guest_key: str, user_id: int) -> int:
 
 
 # ---------------------------------------------------------------- mock exams
+
+BELL_TOLERANCE_SECONDS = 5  # the page's own countdown may run a little ahead of the server's
+
 
 DEFAULT_BLUEPRINT: dict[str, Any] = {
     "title": "模拟考试",
@@ -315,6 +377,26 @@ def start_exam(user_id: int, blueprint: dict[str, Any], *, paper: list[dict[str,
     return attempt
 
 
+def time_used(attempt: ExamAttempt) -> int | None:
+    """Seconds from start to hand-in, never more than the time limit (the grace period is not the student's)."""
+    if not (attempt.submitted_at and attempt.started_at):
+        return None
+    used = int((aware(attempt.submitted_at) - aware(attempt.started_at)).total_seconds())
+    if attempt.deadline is not None:
+        used = min(used, int((aware(attempt.deadline) - aware(attempt.started_at)).total_seconds()))
+    return max(0, used)
+
+
+def close_reason(attempt: ExamAttempt, asked_by_bell: bool) -> str:
+    """Who is closing an open attempt now: the bell (time is up) or the student."""
+    if not accepting_answers(attempt):
+        return "timeup"
+    left = remaining_seconds(attempt)
+    if asked_by_bell and left is not None and left <= BELL_TOLERANCE_SECONDS:
+        return "timeup"
+    return "student"
+
+
 def grace() -> timedelta:
     return timedelta(seconds=current_app.config["EXAM_GRACE_SECONDS"])
 
@@ -364,6 +446,7 @@ def save_answer(attempt: ExamAttempt, position: int, values: list[str] | None, f
     if flagged is not None:
         row.flagged = flagged
     row.saved_at = now()
+    attempt.last_position = position
     return row
 
 
@@ -397,6 +480,10 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
         result = GradeResult(0.0, False, {}) if blank and REGISTRY[item.type].auto_graded \
             else grade(content, value, multi_rule=attempt.multi_rule)
         points = (result.score or 0.0) * entry["points"]
+        if blank and closed_by != "student":
+            # a question never reached before the time ran out is not a wrong answer: it scores 0 on this
+            # paper but stays out of the 错题本 and the accuracy figures
+            result = GradeResult(None, None, {"unanswered": True})
         if row is None:
             row = ExamAnswer(attempt_id=attempt.id, position=position, answer=None, flagged=False, saved_at=when)
             db.session.add(row)
@@ -410,11 +497,11 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
         db.session.add(record)
         if result.score is not None and not blank:
             learn(attempt.user_id, item.id, result.score, result.correct, when, state)
-        elif blank:
+        elif blank and closed_by == "student":
             update_wrong_book(attempt.user_id, item.id, False, when, state)
     ended = now()
     attempt.submitted_at = min(ended, cutoff) if cutoff else ended
-    attempt.score = round(total, 2)
+    attempt.score = round_score(total)
     attempt.status = "graded"
     attempt.closed_by = closed_by
     db.session.flush()
@@ -429,7 +516,7 @@ def close_expired(user_id: int) -> int:
         ExamAttempt.deadline < cutoff)))
     n = 0
     for attempt in expired:
-        if submit_exam(attempt, "visit"):
+        if submit_exam(attempt, "abandoned"):
             n += 1
     if n:
         db.session.commit()
@@ -447,4 +534,4 @@ def feedback_visible(attempt: ExamAttempt) -> bool:
 
 
 def today() -> date:
-    return now().date()
+    return local_today()

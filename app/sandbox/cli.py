@@ -23,7 +23,7 @@ class _Bar:
 
     def __call__(self, table: str, rows: int) -> None:
         if table == "generate":
-            click.echo(f"已生成数据({time.perf_counter() - self.started:.1f} 秒),写入数据库……")
+            click.echo(f"已生成数据（{time.perf_counter() - self.started:.1f} 秒），写入数据库……")
             self.bar = click.progressbar(length=max(rows, 1), label=self.label, show_pos=True)
             self.bar.__enter__()
         elif self.bar is not None:
@@ -42,7 +42,7 @@ def _sandbox(sandbox_id: int) -> Sandbox:
 
 
 @bp.cli.command("create")
-@click.option("--class-id", type=int, default=None, help="班级编号(不给则创建不属于班级的演示沙盒)")
+@click.option("--class-id", type=int, default=None, help="班级编号（不给则创建不属于班级的演示沙盒）")
 @click.option("--customers", type=click.IntRange(50, 2_000_000), default=1500, show_default=True, help="客户数")
 @click.option("--months", type=click.IntRange(3, 120), default=24, show_default=True, help="历史月数")
 @click.option("--seed", type=int, default=2026, show_default=True, help="随机种子")
@@ -60,7 +60,7 @@ def create_command(class_id: int | None, customers: int, months: int, seed: int,
     finally:
         bar.close()
     counts = ",".join(f"{k} {v}" for k, v in sandbox.counts.items())
-    click.echo(f"沙盒 {sandbox.id} 已就绪({time.perf_counter() - started:.1f} 秒):{counts}")
+    click.echo(f"沙盒 {sandbox.id} 已就绪（{time.perf_counter() - started:.1f} 秒）：{counts}")
 
 
 @bp.cli.command("list")
@@ -74,29 +74,29 @@ def list_command() -> None:
 
 @bp.cli.command("reset")
 @click.option("--sandbox-id", type=int, required=True, help="沙盒编号")
-@click.option("--seed", type=int, default=None, help="新的随机种子(不给则沿用原种子)")
-@click.option("--yes", is_flag=True, help="不询问,直接执行")
+@click.option("--seed", type=int, default=None, help="新的随机种子（不给则沿用原种子）")
+@click.option("--yes", is_flag=True, help="不询问，直接执行")
 def reset_command(sandbox_id: int, seed: int | None, yes: bool) -> None:
     """Regenerate a sandbox's data and clear students' actions and campaign runs (segments and attempts stay)."""
     sandbox = _sandbox(sandbox_id)
     if not yes:
-        click.confirm(f"重置沙盒 {sandbox.id}({sandbox.title})?学生的接触记录、工单处理和营销活动将被清空", abort=True)
+        click.confirm(f"重置沙盒 {sandbox.id}（{sandbox.title}）？学生的接触记录、工单处理和营销活动将被清空", abort=True)
     bar = _Bar("重新写入")
     try:
         sandbox = svc.reset_sandbox(sandbox, seed=seed, progress=bar)
     finally:
         bar.close()
-    click.echo(f"沙盒 {sandbox.id} 已重置为第 {sandbox.version} 版(种子 {sandbox.seed})。")
+    click.echo(f"沙盒 {sandbox.id} 已重置为第 {sandbox.version} 版（种子 {sandbox.seed}）。")
 
 
 @bp.cli.command("delete")
 @click.option("--sandbox-id", type=int, required=True, help="沙盒编号")
-@click.option("--yes", is_flag=True, help="不询问,直接执行")
+@click.option("--yes", is_flag=True, help="不询问，直接执行")
 def delete_command(sandbox_id: int, yes: bool) -> None:
     """Delete a sandbox with its data and everything students did in it."""
     sandbox = _sandbox(sandbox_id)
     if not yes:
-        click.confirm(f"删除沙盒 {sandbox.id}({sandbox.title})及其全部数据和学生记录?此操作不可撤销", abort=True)
+        click.confirm(f"删除沙盒 {sandbox.id}（{sandbox.title}）及其全部数据和学生记录？此操作不可撤销", abort=True)
     svc.delete_sandbox(sandbox)
     click.echo(f"沙盒 {sandbox_id} 已删除。")
 

@@ -27,6 +27,9 @@ from app.models.sandbox import (
 from app.sandbox import bp, campaigns, store
 from app.sandbox import services as svc
 from app.sandbox.forms import CAMPAIGN_CHANNELS, TICKET_OUTCOMES, CampaignForm, InteractionForm, SegmentForm, TicketForm
+from simulations.catalog import TICKET_STATUSES
+
+RESOLVED = TICKET_STATUSES[0]  # 已解决: a resolved ticket is closed, nobody handles it again
 
 
 @bp.route("/<int:sandbox_id>/customers")
@@ -99,7 +102,7 @@ def customer(sandbox_id: int, customer_id: int):
         interactions=rows(sb_interaction, sb_interaction.c.happened_on, 30),
         tickets=rows(sb_ticket, sb_ticket.c.opened_on), surveys=rows(sb_survey, sb_survey.c.surveyed_on),
         actions=actions, handled=handled, outcomes=TICKET_OUTCOMES,
-        interaction_form=InteractionForm(), ticket_form=TicketForm())
+        interaction_form=InteractionForm(), ticket_form=TicketForm(), RESOLVED=RESOLVED)
 
 
 @bp.route("/<int:sandbox_id>/customers/<int:customer_id>/interactions", methods=["POST"])
@@ -113,9 +116,9 @@ def log_interaction(sandbox_id: int, customer_id: int):
                                        kind="interaction", data={"kind": form.kind.data, "direction": form.direction.data,
                                                                  "note": form.note.data}))
         db.session.commit()
-        flash("接触记录已保存(只记在你自己的工作记录里,不会改动班级的数据)。", "success")
+        flash("接触记录已保存（只记在你自己的工作记录里，不会改动班级的数据）。", "success")
     else:
-        flash("记录未保存:" + ";".join(e for errors in form.errors.values() for e in errors), "warning")
+        flash("记录未保存：" + "；".join(e for errors in form.errors.values() for e in errors), "warning")
     return redirect(url_for("sandbox.customer", sandbox_id=sandbox.id, customer_id=customer_id) + "#mine")
 
 
@@ -123,20 +126,22 @@ def log_interaction(sandbox_id: int, customer_id: int):
 @login_required
 def handle_ticket(sandbox_id: int, customer_id: int, ticket_id: int):
     sandbox = svc.sandbox_or_404(sandbox_id, current_user)
-    ticket = db.session.execute(sa.select(sb_ticket.c.id).where(
+    ticket = db.session.execute(sa.select(sb_ticket.c.id, sb_ticket.c.status).where(
         sb_ticket.c.sandbox_id == sandbox.id, sb_ticket.c.id == ticket_id,
         sb_ticket.c.customer_id == customer_id)).first()
     if ticket is None:
         abort(404)
     form = TicketForm()
-    if form.validate_on_submit():
+    if ticket.status == RESOLVED:
+        flash(f"工单 #{ticket_id} 已经解决，不需要再处理。", "warning")
+    elif form.validate_on_submit():
         db.session.add(SbStudentAction(sandbox_id=sandbox.id, user_id=current_user.id, customer_id=customer_id,
                                        kind="ticket", ticket_id=ticket_id,
                                        data={"outcome": form.outcome.data, "note": form.note.data}))
         db.session.commit()
-        flash(f"工单 #{ticket_id} 的处理已记录(记在你的工作记录里,原始工单不变)。", "success")
+        flash(f"工单 #{ticket_id} 的处理已记录（记在你的工作记录里，原始工单不变）。", "success")
     else:
-        flash("处理未保存:" + ";".join(e for errors in form.errors.values() for e in errors), "warning")
+        flash("处理未保存：" + "；".join(e for errors in form.errors.values() for e in errors), "warning")
     return redirect(url_for("sandbox.customer", sandbox_id=sandbox.id, customer_id=customer_id) + "#tickets")
 
 
@@ -164,7 +169,7 @@ def segments(sandbox_id: int):
         db.session.commit()
         return redirect(url_for("sandbox.segments", sandbox_id=sandbox.id))
     if request.method == "POST":
-        flash("细分未保存:" + ";".join(e for errors in form.errors.values() for e in errors), "warning")
+        flash("细分未保存：" + "；".join(e for errors in form.errors.values() for e in errors), "warning")
     rows = []
     for segment in svc.segments_of(sandbox.id, current_user.id):
         rows.append((segment, len(svc.segment_customer_ids(sandbox.id, segment.filters)),

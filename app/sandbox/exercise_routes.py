@@ -17,6 +17,7 @@ from app.sandbox.analysis import View
 from app.sandbox.cases import CASES
 from app.sandbox.exercises import REGISTRY
 from app.sandbox.forms import AssignExerciseForm, CaseCloseForm, CaseStartForm
+from app.timefmt import from_local
 
 
 @bp.route("/<int:sandbox_id>/exercises")
@@ -87,10 +88,12 @@ def cases():
         school_class = next((c for c in classes if str(c.id) == form.class_id.data), None)
         if school_class is None:
             abort(404)
-        closes_at = work.local_to_utc(form.closes_at.data)
+        closes_at = from_local(form.closes_at.data)
         run, created = work.start_case(CASES[form.case_key.data], school_class, current_user.id,
                                        form.customers.data, closes_at)
-        flash(("已为本班新建“" if created else "已在本班现有的“") + f"{run.sandbox.scenario_label}”沙盒中开始案例。", "success")
+        where = f"“{run.sandbox.title}”"
+        flash(f"已为本班新建沙盒{where}，案例在其中开始。" if created else f"案例已在本班现有的沙盒{where}中开始。",
+              "success")
         return redirect(url_for("sandbox.case", run_id=run.id))
     runs = db.session.scalars(sa.select(SbCaseRun).where(SbCaseRun.class_id.in_([c.id for c in classes]))
                               .order_by(SbCaseRun.id.desc())).all() if classes else []
@@ -132,7 +135,7 @@ def close_case(run_id: int):
             run.closed, run.closes_at = True, now()
             flash("讨论已开放。", "success")
         else:
-            run.closes_at = work.local_to_utc(form.closes_at.data)
+            run.closes_at = from_local(form.closes_at.data)
             run.closed = False
             flash("讨论开放时间已更新。", "success")
         db.session.commit()
@@ -158,7 +161,7 @@ def assign(class_id: int):
     if form.validate_on_submit():
         sandbox = next(s for s in sandboxes if str(s.id) == form.sandbox_id.data)
         assignment = work.create_assignment(school_class, sandbox, form.exercise_key.data, form.title.data,
-                                            form.points.data, work.local_to_utc(form.closes_at.data), current_user.id)
+                                            form.points.data, from_local(form.closes_at.data), current_user.id)
         flash(f"已布置沙盒实训“{assignment.title}”。", "success")
         return redirect(url_for("sandbox.exercises", sandbox_id=sandbox.id))
     return render_template("sandbox/assign.html", form=form, school_class=school_class, has_sandboxes=bool(sandboxes))

@@ -63,12 +63,12 @@ def _customers(sandbox_id: int) -> sa.Select:
 
 # name -> (Chinese label, select builder, the id column its rows are chunked by)
 EXPORTS = {
-    "customers": ("客户(含订单汇总、RFM、价值层级、推断的生命周期阶段)", _customers, sb_customer.c.id),
-    "orders": ("订单及订单明细(每行一个明细)", _orders_with_lines, sb_order.c.id),
+    "customers": ("客户（含订单汇总、RFM、价值层级、推断的生命周期阶段）", _customers, sb_customer.c.id),
+    "orders": ("订单及订单明细（每行一个明细）", _orders_with_lines, sb_order.c.id),
     "products": ("产品", *_plain(sb_product)),
     "interactions": ("客户接触记录", *_plain(sb_interaction)),
     "tickets": ("服务工单", *_plain(sb_ticket)),
-    "surveys": ("满意度调查(a=期望,b=感知,c=b/a)", *_plain(sb_survey)),
+    "surveys": ("满意度调查（a=期望，b=感知，c=b/a）", *_plain(sb_survey)),
     "campaigns": ("历史营销活动", *_plain(sb_campaign)),
 }
 

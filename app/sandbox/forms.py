@@ -27,7 +27,7 @@ class CreateSandboxForm(FlaskForm):
                              validators=[InputRequired(), NumberRange(200, PAGE_MAX_CUSTOMERS, "客户数须在 %(min)s 到 %(max)s 之间")])
     months = IntegerField("历史月数", default=24, validators=[InputRequired(), NumberRange(6, 60, "月数须在 6 到 60 之间")])
     seed = IntegerField("随机种子", default=2026, validators=[InputRequired(), NumberRange(0, 2**31 - 1)])
-    name = StringField("名称(可选)", filters=[strip], validators=[Optional(), Length(max=100)])
+    name = StringField("名称（可选）", filters=[strip], validators=[Optional(), Length(max=100)])
 
 
 class ConfirmForm(FlaskForm):
@@ -37,7 +37,7 @@ class ConfirmForm(FlaskForm):
 
 
 class ResetForm(ConfirmForm):
-    seed = IntegerField("新的随机种子(留空则沿用原种子)", validators=[Optional(), NumberRange(0, 2**31 - 1)])
+    seed = IntegerField("新的随机种子（留空则沿用原种子）", validators=[Optional(), NumberRange(0, 2**31 - 1)])
 
 
 class SegmentForm(FlaskForm):
@@ -47,7 +47,7 @@ class SegmentForm(FlaskForm):
 
 class InteractionForm(FlaskForm):
     kind = SelectField("方式", choices=choices((k, k) for k in INTERACTION_KINDS))
-    direction = SelectField("方向", choices=choices((("呼出", "呼出(我方主动联系)"), ("呼入", "呼入(客户来电/来访)"))))
+    direction = SelectField("方向", choices=choices((("呼出", "呼出（我方主动联系）"), ("呼入", "呼入（客户来电/来访）"))))
     note = TextAreaField("记录", filters=[strip], validators=[DataRequired("请写下沟通内容"), Length(max=1000)])
 
 
@@ -59,16 +59,16 @@ class TicketForm(FlaskForm):
 class CampaignForm(FlaskForm):
     name = StringField("活动名称", filters=[strip], validators=[DataRequired("请给活动起个名字"), Length(max=100)])
     segment_id = SelectField("目标细分", validators=[InputRequired("请选择一个细分")])
-    channel = SelectField("渠道", choices=choices((k, f"{k}(每人 {c:g} 元,固定 {f:g} 元)")
+    channel = SelectField("渠道", choices=choices((k, f"{k}（每人 {c:g} 元，固定 {f:g} 元）")
                                                    for k, (c, f) in CAMPAIGN_CHANNELS.items()))
-    max_contacts = IntegerField("最多触达人数(可选)", validators=[Optional(), NumberRange(1, 10_000_000)])
+    max_contacts = IntegerField("最多触达人数（可选）", validators=[Optional(), NumberRange(1, 10_000_000)])
 
 
 class CaseStartForm(FlaskForm):
     class_id = SelectField("班级", validators=[InputRequired()])
     case_key = SelectField("案例", validators=[InputRequired()])
-    customers = IntegerField("客户数(新建沙盒时)", default=1500, validators=[InputRequired(), NumberRange(200, PAGE_MAX_CUSTOMERS)])
-    closes_at = DateTimeLocalField("讨论开放时间(可选)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    customers = IntegerField("客户数（新建沙盒时）", default=1500, validators=[InputRequired(), NumberRange(200, PAGE_MAX_CUSTOMERS)])
+    closes_at = DateTimeLocalField("讨论开放时间（可选）", format="%Y-%m-%dT%H:%M", validators=[Optional()])
 
 
 class CaseCloseForm(FlaskForm):
@@ -80,4 +80,4 @@ class AssignExerciseForm(FlaskForm):
     exercise_key = SelectField("实训题", validators=[InputRequired()])
     title = StringField("作业标题", filters=[strip], validators=[DataRequired(), Length(max=200)])
     points = FloatField("满分", default=10, validators=[InputRequired(), NumberRange(0.5, 1000)])
-    closes_at = DateTimeLocalField("截止时间(可选)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    closes_at = DateTimeLocalField("截止时间（可选）", format="%Y-%m-%dT%H:%M", validators=[Optional()])

@@ -20,7 +20,7 @@ from app.sandbox.exercises import REGISTRY
 DEFAULT_CUSTOMERS = 1500
 DEFAULT_MONTHS = 24
 DEFAULT_SEED = 2026
-DEMO_CLASS_NAMES = ("演示班级:客户关系管理",)  # the classes feature's DEMO_CLASS
+DEMO_CLASS_NAMES = ("演示班级：客户关系管理",)  # the classes feature's DEMO_CLASS
 
 
 def _demo_class() -> SchoolClass | None:
@@ -48,8 +48,8 @@ def _create(class_id: int | None, user_id: int | None, name: str) -> None:
 
     sandbox = svc.create_sandbox(class_id=class_id, customers=DEFAULT_CUSTOMERS, months=DEFAULT_MONTHS,
                                  seed=DEFAULT_SEED, name=name, created_by_id=user_id)
-    click.echo(f"已创建{name}:{sandbox.counts.get('customers', 0)} 位客户,{sandbox.counts.get('orders', 0)} 笔订单"
-               f"(沙盒 {sandbox.id})。")
+    click.echo(f"已创建{name}:{sandbox.counts.get('customers', 0)} 位客户，{sandbox.counts.get('orders', 0)} 笔订单"
+               f"（沙盒 {sandbox.id}）。")
 
 
 def demo_sandbox(instructor: Any, student: Any) -> list[str]:
@@ -60,7 +60,7 @@ def demo_sandbox(instructor: Any, student: Any) -> list[str]:
     db.session.commit()  # the demo accounts and class, so the sandbox can refer to them
     sandbox = svc.create_sandbox(class_id=demo.id, customers=DEFAULT_CUSTOMERS, months=DEFAULT_MONTHS,
                                  seed=DEFAULT_SEED, name="演示班级的沙盒", created_by_id=instructor.id)
-    return [f"  沙盒 CRM: {sandbox.counts.get('customers', 0)} 位客户的演示公司(演示班级可用)"]
+    return [f"  沙盒 CRM: {sandbox.counts.get('customers', 0)} 位客户的演示公司（演示班级可用）"]
 
 
 def item_exercises(item: Any) -> dict[str, Any]:
@@ -78,9 +78,9 @@ def item_exercises(item: Any) -> dict[str, Any]:
         run = db.session.scalar(sa.select(SbCaseRun).where(SbCaseRun.case_key == case.key, SbCaseRun.sandbox_id.in_(
             [s.id for s in sandboxes])).order_by(SbCaseRun.id.desc()))
         if run is not None:
-            links.insert(0, {"url": url_for("sandbox.case", run_id=run.id), "title": f"案例实训:{case.title}"})
+            links.insert(0, {"url": url_for("sandbox.case", run_id=run.id), "title": f"案例实训：{case.title}"})
         elif current_user.is_instructor:
-            links.insert(0, {"url": url_for("sandbox.cases", case=case.key), "title": f"在沙盒中开展案例:{case.title}"})
+            links.insert(0, {"url": url_for("sandbox.cases", case=case.key), "title": f"在沙盒中开展案例：{case.title}"})
     return {"exercises": links} if links else {}
 
 
@@ -91,7 +91,6 @@ def _register(state) -> None:
     ext.setdefault("crm_demo_hooks", []).append(demo_sandbox)
     ext.setdefault("crm_item_hooks", []).append(item_exercises)
     ext.setdefault("crm_assignment_kinds", {})[work.KIND] = work.SandboxExerciseKind()
-    state.app.jinja_env.filters.setdefault("sb_time", work.format_local)
 
 
 @bp.app_context_processor

@@ -37,7 +37,7 @@ def new():
     classes = svc.managed_classes(current_user)
     options = [(str(c.id), c.name) for c in classes]
     if current_user.is_admin:
-        options.append(("0", "(不属于任何班级的演示沙盒)"))
+        options.append(("0", "（不属于任何班级的演示沙盒）"))
     form.class_id.choices = choices(options)
     if request.method == "GET" and request.args.get("class_id"):
         form.class_id.data = request.args["class_id"]
@@ -46,7 +46,7 @@ def new():
         sandbox = svc.create_sandbox(class_id=class_id, customers=form.customers.data, months=form.months.data,
                                      seed=form.seed.data, scenario=form.scenario.data, name=form.name.data or "",
                                      created_by_id=current_user.id)
-        flash(f"沙盒已生成:{sandbox.counts.get('customers', 0)} 位客户,{sandbox.counts.get('orders', 0)} 笔订单。",
+        flash(f"沙盒已生成：{sandbox.counts.get('customers', 0)} 位客户，{sandbox.counts.get('orders', 0)} 笔订单。",
               "success")
         return redirect(url_for("sandbox.dashboard", sandbox_id=sandbox.id))
     return render_template("sandbox/new.html", form=form, has_classes=bool(options))
@@ -90,7 +90,7 @@ def _confirmed(form: ResetForm, sandbox_id: int) -> bool:
     if not form.validate_on_submit():
         return False
     if form.confirm.data != str(sandbox_id):
-        flash("输入的编号与沙盒编号不一致,未执行。", "warning")
+        flash("输入的编号与沙盒编号不一致，未执行。", "warning")
         return False
     return True
 
@@ -102,7 +102,7 @@ def reset(sandbox_id: int):
     form = ResetForm()
     if _confirmed(form, sandbox_id):
         svc.reset_sandbox(sandbox, seed=form.seed.data)
-        flash("沙盒已重置:数据已按参数重新生成,学生的接触记录、工单处理和营销活动已清空(细分与实训记录保留)。", "success")
+        flash("沙盒已重置：数据已按参数重新生成，学生的接触记录、工单处理和营销活动已清空（细分与实训记录保留）。", "success")
     return redirect(url_for("sandbox.dashboard", sandbox_id=sandbox_id))
 
 

@@ -222,10 +222,10 @@ FILTER_KEYS = ("q", "city", "kind", "tier", "stage", "rfm")
 SORTS = {
     "id": ("编号", sb_customer.c.id, False),
     "name": ("姓名", sb_customer.c.name, False),
-    "-revenue": ("累计消费(高→低)", sb_customer_metric.c.revenue, True),
-    "-n_orders": ("订单数(多→少)", sb_customer_metric.c.n_orders, True),
-    "-last_order_on": ("最近购买(近→远)", sb_customer_metric.c.last_order_on, True),
-    "last_order_on": ("最近购买(远→近)", sb_customer_metric.c.last_order_on, False),
+    "-revenue": ("累计消费（高→低）", sb_customer_metric.c.revenue, True),
+    "-n_orders": ("订单数（多→少）", sb_customer_metric.c.n_orders, True),
+    "-last_order_on": ("最近购买（近→远）", sb_customer_metric.c.last_order_on, True),
+    "last_order_on": ("最近购买（远→近）", sb_customer_metric.c.last_order_on, False),
     "acquired_on": ("获客日期", sb_customer.c.acquired_on, False),
 }
 
@@ -332,7 +332,7 @@ def filter_options(sandbox_id: int) -> dict[str, list[str]]:
 
 def describe_filters(filters: dict[str, str]) -> str:
     labels = {"q": "搜索", "city": "城市", "kind": "类型", "tier": "价值层级", "stage": "生命周期", "rfm": "RFM"}
-    return ",".join(f"{labels[k]}={v}" for k, v in filters.items() if k in labels) or "全部客户"
+    return "，".join(f"{labels[k]}={v}" for k, v in filters.items() if k in labels) or "全部客户"
 
 
 # ------------------------------------------------------------------------------------------- student work

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import sqlalchemy as sa
-from flask import abort, current_app, has_app_context
+from flask import abort, current_app
 
 from app.clock import aware, now
 from app.extensions import db
@@ -18,28 +17,9 @@ from app.models.sandbox import Sandbox, SbCaseRun, SbExerciseAttempt
 from app.sandbox import analysis
 from app.sandbox import services as svc
 from app.sandbox.cases import CASES, Case
+from app.scores import round_score
 
 KIND = "sandbox_exercise"
-
-
-def local_zone() -> tzinfo:
-    name = current_app.config.get("TIMEZONE", "Asia/Shanghai") if has_app_context() else "Asia/Shanghai"
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return timezone(timedelta(hours=8), "CST")
-
-
-def local_to_utc(naive: datetime | None) -> datetime | None:
-    """A time typed into a form (local wall clock) as aware UTC."""
-    if naive is None:
-        return None
-    return (naive.replace(tzinfo=local_zone()) if naive.tzinfo is None else naive).astimezone(UTC)
-
-
-def format_local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M", empty: str = "—") -> str:
-    moment = aware(moment)
-    return moment.astimezone(local_zone()).strftime(fmt) if moment is not None else empty
 
 
 # ---------------------------------------------------------------------------------------------- attempts
@@ -113,7 +93,7 @@ def attempt_blocker(assignment: Any, user_id: int) -> str | None:
         used = db.session.scalar(sa.select(sa.func.count()).select_from(SbExerciseAttempt).where(
             SbExerciseAttempt.assignment_id == assignment.id, SbExerciseAttempt.user_id == user_id)) or 0
         if used >= assignment.attempts_allowed:
-            return f"本作业最多提交 {assignment.attempts_allowed} 次,你已用完。"
+            return f"本作业最多提交 {assignment.attempts_allowed} 次，你已用完。"
     return None
 
 
@@ -180,7 +160,7 @@ class SandboxExerciseKind:
                 pick = attempts[-1]
             else:
                 pick = max(attempts, key=lambda r: (r.score, -r.id))
-            out[user_id] = (round(pick.score * points, 2), points, aware(pick.created_at))
+            out[user_id] = (round_score(pick.score * points), points, aware(pick.created_at))
         return out
 
     def score(self, assignment: Any, user_id: int) -> tuple[float, float, datetime | None] | None:
@@ -211,7 +191,7 @@ def start_case(case: Case, school_class: SchoolClass, user_id: int, customers: i
     if created:
         sandbox = svc.create_sandbox(class_id=school_class.id, customers=customers, months=24,
                                      seed=svc.stable_seed("case", case.key, school_class.id) % 1_000_000,
-                                     scenario=case.scenario, name=f"案例:{case.title}", created_by_id=user_id)
+                                     scenario=case.scenario, name=f"{case.title}案例沙盒", created_by_id=user_id)
     run = db.session.scalar(sa.select(SbCaseRun).where(SbCaseRun.sandbox_id == sandbox.id,
                                                        SbCaseRun.case_key == case.key))
     if run is None:
@@ -250,37 +230,37 @@ def case_findings(case: Case, sandbox: Sandbox) -> list[str]:
     truth = svc.truth_of(sandbox)
     data = analysis.View(sandbox)
     c = data.customers
-    lines = [f"本班沙盒:{c['id'].size} 位客户,前 20% 的客户贡献了 {data.pareto()['top20_share']:.1%} 的收入。"]
+    lines = [f"本班沙盒：{c['id'].size} 位客户，前 20% 的客户贡献了 {data.pareto()['top20_share']:.1%} 的收入。"]
     if case.key == "walmart":
         rules = data.rules()["rules"]
         if rules:
             r = rules[0]
-            lines.append(f"数据中最强的关联规则:{r['antecedent_name']} → {r['consequent_name']},支持度 {r['support']:.2%},"
-                         f"置信度 {r['confidence']:.1%},提升度 {r['lift']:.2f}。")
+            lines.append(f"数据中最强的关联规则：{r['antecedent_name']} → {r['consequent_name']}，支持度 {r['support']:.2%}，"
+                         f"置信度 {r['confidence']:.1%}，提升度 {r['lift']:.2f}。")
         for rule in truth.get("rules", [])[:1]:
-            lines.append(f"模拟时“埋下”的规则:{rule['antecedent']} → {rule['consequent']}(买前者的订单有 "
-                         f"{rule['planted_probability']:.0%} 的机会加购后者)。")
+            lines.append(f"模拟时“埋下”的规则：{rule['antecedent']} → {rule['consequent']}（买前者的订单有 "
+                         f"{rule['planted_probability']:.0%} 的机会加购后者）。")
     elif case.key == "cosmetics":
         member = c["channel"] == "校园活动"
         lost = c["stage"] == "已流失"
         if member.any():
-            lines.append(f"“校园活动”入会的会员 {int(member.sum())} 位,流失率 {lost[member].mean():.1%};"
+            lines.append(f"“校园活动”入会的会员 {int(member.sum())} 位，流失率 {lost[member].mean():.1%}；"
                          f"其他客户流失率 {lost[~member].mean():.1%}。")
         for year, shares in sorted((truth.get("cohort_retention") or {}).items()):
             if shares:
-                lines.append(f"{year} 届会员:一年后仍是客户的比例 {shares[0]:.0%}"
-                             + (f",两年后 {shares[1]:.0%}" if len(shares) > 1 else "") + "。")
+                lines.append(f"{year} 届会员：一年后仍是客户的比例 {shares[0]:.0%}"
+                             + (f"，两年后 {shares[1]:.0%}" if len(shares) > 1 else "") + "。")
     elif case.key == "coca_cola":
         facts = (truth.get("facts") or {}).get("complaints") or {}
         if facts:
-            lines.append(f"工单 {facts.get('tickets')} 张,已关闭的工单中处理满意的占 "
-                         f"{facts.get('satisfied_share_of_closed', 0):.0%};满意者平均向 {facts.get('mean_told_satisfied', 0):.1f} 人"
-                         f"转述,不满意者平均向 {facts.get('mean_told_unsatisfied', 0):.1f} 人转述。")
+            lines.append(f"工单 {facts.get('tickets')} 张，已关闭的工单中处理满意的占 "
+                         f"{facts.get('satisfied_share_of_closed', 0):.0%}；满意者平均向 {facts.get('mean_told_satisfied', 0):.1f} 人"
+                         f"转述，不满意者平均向 {facts.get('mean_told_unsatisfied', 0):.1f} 人转述。")
             effects = facts.get("effects") or {}
-            lines.append("投诉处理之后:" + ",".join(f"{k} {v} 人" for k, v in effects.items()) + "。")
+            lines.append("投诉处理之后：" + "，".join(f"{k} {v} 人" for k, v in effects.items()) + "。")
     elif case.key == "sto_express":
         declining = int((c["stage"] == "退化期").sum())
         vip_declining = int(((c["stage"] == "退化期") & np.isin(c["tier"], ["VIP", "主要"])).sum())
-        lines.append(f"处于退化期的客户 {declining} 位,其中 VIP 与主要客户 {vip_declining} 位:这些是最值得主动联系的客户。")
+        lines.append(f"处于退化期的客户 {declining} 位，其中 VIP 与主要客户 {vip_declining} 位：这些是最值得主动联系的客户。")
     return lines
 

@@ -17,10 +17,10 @@ from app.sandbox.exercises.base import (
 )
 
 STAGES = ("考察期", "形成期", "稳定期", "退化期", "已流失")
-STAGE_RULES = ("判断依据(课程:交易量在考察期较小,形成期快速增加,稳定期最大,退化期回落):"
-               "已流失 = 已连续 3 个月以上无订单,且按其以往的购买频率,这么久不买的可能性低于 5%;"
-               "考察期 = 获客不足 2 个月;形成期 = 获客(或流失后回归)不足 6 个月(回归客户 2 个月);"
-               "退化期 = 最近 3 个月的订单数不到其稳定水平所预期的一半(预期至少 3 单);其余为稳定期。")
+STAGE_RULES = ("判断依据（课程：交易量在考察期较小，形成期快速增加，稳定期最大，退化期回落）："
+               "已流失 = 已连续 3 个月以上无订单，且按其以往的购买频率，这么久不买的可能性低于 5%；"
+               "考察期 = 获客不足 2 个月；形成期 = 获客（或流失后回归）不足 6 个月（回归客户 2 个月）；"
+               "退化期 = 最近 3 个月的订单数不到其稳定水平所预期的一半（预期至少 3 单）；其余为稳定期。")
 
 
 def _monthly_orders(data, customer_id: int) -> list[int]:
@@ -60,8 +60,8 @@ class LifecycleStage(Exercise):
 
     def prompt(self, params):
         ids = "、".join(f"{i} 号" for i in params["customers"])
-        return [f"截至 {params['as_of']},客户 {ids} 分别处于客户生命周期的哪个阶段?"
-                "(在客户 360° 页面查看各月消费和获客日期)", STAGE_RULES]
+        return [f"截至 {params['as_of']}，客户 {ids} 分别处于客户生命周期的哪个阶段？"
+                "（在客户 360° 页面查看各月消费和获客日期）", STAGE_RULES]
 
     def fields(self, params, ctx=None):
         options = [(s, s) for s in STAGES]
@@ -82,16 +82,16 @@ class LifecycleStage(Exercise):
             trail = f"近 6 个月每月订单数 {recent}"
             if given == inferred:
                 right += 1
-                lines.append(f"客户 {cid}:{inferred} ✓({trail})。")
+                lines.append(f"客户 {cid}:{inferred} ✓（{trail}）。")
             elif given == hidden:
                 right += 1
-                lines.append(f"客户 {cid}:按可观察的数据规则推断为{inferred},而模拟中该客户真实处于{hidden};"
-                             f"你的判断与真实阶段一致,按正确计分({trail})。")
+                lines.append(f"客户 {cid}：按可观察的数据规则推断为{inferred}，而模拟中该客户真实处于{hidden};"
+                             f"你的判断与真实阶段一致，按正确计分（{trail}）。")
             else:
-                lines.append(f"客户 {cid}:应为{inferred}(你答 {given or '未填'});{trail}。")
+                lines.append(f"客户 {cid}：应为{inferred}（你答 {given or '未填'}）；{trail}。")
         n = len(params["customers"])
         if right < n:
-            lines.append("区分要点:退化期看“交易量回落”(与自身稳定水平相比),已流失看“长期无交易且不符合其购买习惯”。")
+            lines.append("区分要点：退化期看“交易量回落”（与自身稳定水平相比），已流失看“长期无交易且不符合其购买习惯”。")
         return Result(right / n, lines, expected)
 
 
@@ -100,7 +100,7 @@ class DeclineCustomers(Exercise):
     key = "decline_customers"
     title = "找出处于退化期的客户"
     topic = "客户生命周期"
-    summary = "在一组客户中找出交易量明显回落(退化期)的客户,以便主动挽留。"
+    summary = "在一组客户中找出交易量明显回落（退化期）的客户，以便主动挽留。"
 
     def make_params(self, sandbox, user_id, variant=0):
         from app.sandbox.analysis import View
@@ -113,12 +113,12 @@ class DeclineCustomers(Exercise):
 
     def prompt(self, params):
         ids = "、".join(str(i) for i in params["candidates"])
-        return [f"截至 {params['as_of']},下列客户中哪些处于退化期(与自身稳定时期相比,最近 3 个月交易量明显回落)?"
-                f"候选客户:{ids}。", STAGE_RULES,
-                "按选对的人数减去选错的人数计分(部分得分)。"]
+        return [f"截至 {params['as_of']}，下列客户中哪些处于退化期（与自身稳定时期相比，最近 3 个月交易量明显回落）？"
+                f"候选客户：{ids}。", STAGE_RULES,
+                "按选对的人数减去选错的人数计分（部分得分）。"]
 
     def fields(self, params, ctx=None):
-        return [Field("declining", "处于退化期的客户(可多选)", "multi",
+        return [Field("declining", "处于退化期的客户（可多选）", "multi",
                       [(str(i), f"客户 {i}") for i in params["candidates"]])]
 
     def check(self, params, answer, truth, data):
@@ -127,14 +127,14 @@ class DeclineCustomers(Exercise):
         right = {str(cid) for cid, i in zip(params["candidates"], idx, strict=True) if c["stage"][i] == "退化期"}
         chosen = set(answer.get("declining") or [])
         score = set_score(chosen, right)
-        lines = [f"处于退化期的是:{'、'.join(sorted(right, key=int)) or '无'}。"]
+        lines = [f"处于退化期的是：{'、'.join(sorted(right, key=int)) or '无'}。"]
         for cid in sorted(chosen - right, key=int):
             i = data.index([int(cid)])[0]
-            lines.append(f"客户 {cid} 不是退化期而是{c['stage'][i]}:近 6 个月每月订单 {_monthly_orders(data, int(cid))[-6:]}。")
+            lines.append(f"客户 {cid} 不是退化期而是{c['stage'][i]}：近 6 个月每月订单 {_monthly_orders(data, int(cid))[-6:]}。")
         for cid in sorted(right - chosen, key=int):
-            lines.append(f"漏选客户 {cid}:近 6 个月每月订单 {_monthly_orders(data, int(cid))[-6:]},明显低于其稳定水平。")
+            lines.append(f"漏选客户 {cid}：近 6 个月每月订单 {_monthly_orders(data, int(cid))[-6:]}，明显低于其稳定水平。")
         if score == 1:
-            lines.append("全部找对。下一步:按价值分层决定先挽留谁,主动联系了解原因(而不是等客户打电话来)。")
+            lines.append("全部找对。下一步：按价值分层决定先挽留谁，主动联系了解原因（而不是等客户打电话来）。")
         return Result(score, lines, {"declining": sorted(right, key=int)})
 
 
@@ -146,7 +146,7 @@ class SegmentChurnRate(Exercise):
     key = "segment_churn_rate"
     title = "计算某一细分客户群的流失率"
     topic = "客户生命周期"
-    summary = "按获客渠道/客户类型/城市细分,计算流失率(推断阶段为“已流失”的客户占比)。"
+    summary = "按获客渠道/客户类型/城市细分，计算流失率（推断阶段为“已流失”的客户占比）。"
 
     def make_params(self, sandbox, user_id, variant=0):
         from app.sandbox.analysis import View
@@ -160,12 +160,12 @@ class SegmentChurnRate(Exercise):
 
     def prompt(self, params):
         label = SEGMENT_FIELDS[params["field"]]
-        return [f"在{label}为“{params['value']}”的全部客户中,流失率是多少?",
-                "流失率 = 该细分中生命周期阶段为“已流失”的客户数 ÷ 该细分的客户总数(阶段见客户列表的“生命周期”筛选)。",
-                "以百分数作答,误差 ±0.5 个百分点内得满分,±2 个百分点内得一半分。"]
+        return [f"在{label}为“{params['value']}”的全部客户中，流失率是多少？",
+                "流失率 = 该细分中生命周期阶段为“已流失”的客户数 ÷ 该细分的客户总数（阶段见客户列表的“生命周期”筛选）。",
+                "以百分数作答，误差 ±0.5 个百分点内得满分，±2 个百分点内得一半分。"]
 
     def fields(self, params, ctx=None):
-        return [Field("percent", "流失率(%)", "number")]
+        return [Field("percent", "流失率（%）", "number")]
 
     def check(self, params, answer, truth, data):
         from simulations.analytics import churn_rate
@@ -179,24 +179,24 @@ class SegmentChurnRate(Exercise):
         value = None if given is None else given / 100
         score = grade_number(value, right, 0.005, 0.02)
         label = SEGMENT_FIELDS[params["field"]]
-        lines = [f"{label}“{params['value']}”共 {int(in_segment.sum())} 位客户,其中已流失 "
-                 f"{int((in_segment & (c['stage'] == '已流失')).sum())} 位,流失率 {pct(right)}(你答 {pct(value)})。",
-                 f"全体客户的流失率为 {pct(overall)}:该细分{'高于' if right > overall else '低于'}平均水平。"]
+        lines = [f"{label}“{params['value']}”共 {int(in_segment.sum())} 位客户，其中已流失 "
+                 f"{int((in_segment & (c['stage'] == '已流失')).sum())} 位，流失率 {pct(right)}（你答 {pct(value)}）。",
+                 f"全体客户的流失率为 {pct(overall)}：该细分{'高于' if right > overall else '低于'}平均水平。"]
         hidden = truth.get("churned") if isinstance(truth, dict) else None
         if hidden is not None:
-            lines.append(f"(模拟中该细分的真实流失率为 {pct(float(np.asarray(hidden)[in_segment].mean()))},"
-                         "数据推断与真实情况会有出入。)")
+            lines.append(f"（模拟中该细分的真实流失率为 {pct(float(np.asarray(hidden)[in_segment].mean()))},"
+                         "数据推断与真实情况会有出入。）")
         if score < 1:
-            lines.append("注意分母是该细分的全部客户(包括从未下单的客户),分子是阶段为“已流失”的客户。")
+            lines.append("注意分母是该细分的全部客户（包括从未下单的客户），分子是阶段为“已流失”的客户。")
         return Result(score, lines, {"percent": round(right * 100, 2)})
 
 
 @register
 class MemberRetention(Exercise):
     key = "member_retention"
-    title = "会员(毕业季活动入会)与其他客户的流失率比较"
+    title = "会员（毕业季活动入会）与其他客户的流失率比较"
     topic = "关系营销"
-    summary = "化妆品公司:比较通过“校园活动”入会的会员与其他客户的流失率,评价会员计划。"
+    summary = "化妆品公司：比较通过“校园活动”入会的会员与其他客户的流失率，评价会员计划。"
 
     def available(self, data):
         return bool((data.customers["channel"] == "校园活动").sum() >= 10)
@@ -205,15 +205,15 @@ class MemberRetention(Exercise):
         return {"channel": "校园活动"}
 
     def prompt(self, params):
-        return ["案例中的公司每年为应届女毕业生举办表演会并请她们填写申请表入会。在沙盒里,获客渠道为“校园活动”的客户就是这些会员。",
-                "分别计算“校园活动”会员与其他客户的流失率(阶段为“已流失”的占比),并判断会员计划是否提高了客户保持。",
-                "以百分数作答,误差 ±0.5 个百分点内得满分,±2 个百分点内得一半分。"]
+        return ["案例中的公司每年为应届女毕业生举办表演会并请她们填写申请表入会。在沙盒里，获客渠道为“校园活动”的客户就是这些会员。",
+                "分别计算“校园活动”会员与其他客户的流失率（阶段为“已流失”的占比），并判断会员计划是否提高了客户保持。",
+                "以百分数作答，误差 ±0.5 个百分点内得满分，±2 个百分点内得一半分。"]
 
     def fields(self, params, ctx=None):
-        return [Field("members", "会员流失率(%)", "number"), Field("others", "其他客户流失率(%)", "number"),
-                Field("verdict", "结论", "choice", [("lower", "会员流失率更低:会员计划有助于保持客户"),
-                                                   ("same", "两者差不多:会员计划作用不明显"),
-                                                   ("higher", "会员流失率更高:会员计划没有留住客户")])]
+        return [Field("members", "会员流失率（%）", "number"), Field("others", "其他客户流失率（%）", "number"),
+                Field("verdict", "结论", "choice", [("lower", "会员流失率更低：会员计划有助于保持客户"),
+                                                   ("same", "两者差不多：会员计划作用不明显"),
+                                                   ("higher", "会员流失率更高：会员计划没有留住客户")])]
 
     def check(self, params, answer, truth, data):
         c = data.customers
@@ -224,12 +224,12 @@ class MemberRetention(Exercise):
         gm, go = (None if answer.get(k) is None else answer[k] / 100 for k in ("members", "others"))
         s1, s2 = grade_number(gm, rm, 0.005, 0.02), grade_number(go, ro, 0.005, 0.02)
         s3 = 1.0 if answer.get("verdict") == verdict else 0.0
-        lines = [f"会员 {int(member.sum())} 位,流失率 {pct(rm)}(你答 {pct(gm)});其他客户 {int((~member).sum())} 位,"
-                 f"流失率 {pct(ro)}(你答 {pct(go)})。",
-                 {"lower": "会员流失率更低:", "same": "两者相差不到 2 个百分点:", "higher": "会员流失率更高:"}[verdict]
-                 + ("申请表让公司掌握了客户信息,持续的优待把顾客“锁住”,实现了“把顾客忠诚化”。" if verdict == "lower"
+        lines = [f"会员 {int(member.sum())} 位，流失率 {pct(rm)}（你答 {pct(gm)}）；其他客户 {int((~member).sum())} 位，"
+                 f"流失率 {pct(ro)}（你答 {pct(go)}）。",
+                 {"lower": "会员流失率更低：", "same": "两者相差不到 2 个百分点：", "higher": "会员流失率更高："}[verdict]
+                 + ("申请表让公司掌握了客户信息，持续的优待把顾客“锁住”，实现了“把顾客忠诚化”。" if verdict == "lower"
                     else "还要结合会员的消费额与获客成本综合评价。")]
         if s3 < 1:
-            lines.append("结论应以两组流失率的比较为依据(相差 2 个百分点以内视为差不多)。")
+            lines.append("结论应以两组流失率的比较为依据（相差 2 个百分点以内视为差不多）。")
         return Result(0.35 * s1 + 0.35 * s2 + 0.3 * s3, lines,
                       {"members": round(rm * 100, 2), "others": round(ro * 100, 2), "verdict": verdict})

@@ -19,11 +19,11 @@ from app.sandbox.exercises.base import (
 )
 
 SCORE_OPTIONS = [(str(i), str(i)) for i in range(1, 6)]
-RFM_RULE = ("全体客户(含从未购买的客户)分别按 R、F、M 排序后等分为五组,5 分最好:R 为最近一次购买距基准日的天数(越近越好,"
-            "从未购买视为最远),F 为订单数,M 为消费金额合计。数值相同时按客户编号先后排名"
-            "(即 pandas 的 rank(method='first') 后 qcut 五等分)。")
-TIE_VARIANT = ("你的答案符合“并列取平均名次”的规则(average_rank:相同数值得相同分数,各组人数可能不等),"
-               "这是课程认可的另一种并列处理方式,按正确计分。")
+RFM_RULE = ("全体客户（含从未购买的客户）分别按 R、F、M 排序后等分为五组，5 分最好：R 为最近一次购买距基准日的天数（越近越好，"
+            "从未购买视为最远），F 为订单数，M 为消费金额合计。数值相同时按客户编号先后排名"
+            "（数值相同的客户按编号先后排出不同名次，再按名次均分为五组）。")
+TIE_VARIANT = ("你的答案符合“并列取平均名次”的规则（相同数值得相同分数，各组人数可能不等），"
+               "这是课程认可的另一种并列处理方式，按正确计分。")
 
 
 def _variant_scores(data: Any) -> dict[str, np.ndarray]:
@@ -51,8 +51,8 @@ class RfmScores(Exercise):
 
     def prompt(self, params):
         ids = "、".join(f"{i} 号" for i in params["customers"])
-        return [f"以 {params['as_of']} 为基准日,计算客户 {ids} 的 R、F、M 得分(1–5 分)。", RFM_RULE,
-                "提示:在“客户”页可查到每位客户的最近购买日期、订单数和消费金额;全体客户的数据可从“下载”页导出。"]
+        return [f"以 {params['as_of']} 为基准日，计算客户 {ids} 的 R、F、M 得分（1–5 分）。", RFM_RULE,
+                "提示：在“客户”页可查到每位客户的最近购买日期、订单数和消费金额；全体客户的数据可从“下载”页导出。"]
 
     def fields(self, params, ctx=None):
         out = []
@@ -80,16 +80,16 @@ class RfmScores(Exercise):
                 if given == str(right):
                     parts.append(f"{letter.upper()}={right} ✓")
                 else:
-                    parts.append(f"{letter.upper()} 应为 {right}(你答 {given or '未填'})")
+                    parts.append(f"{letter.upper()} 应为 {right}（你答 {given or '未填'}）")
             recency = c["recency_days"][i]
-            lines.append(f"客户 {cid}:{';'.join(parts)}。依据:最近一次购买距基准日 {recency:.0f} 天,"
-                         f"订单 {int(c['n_orders'][i])} 笔,消费 {money(float(c['revenue'][i]))}。")
+            lines.append(f"客户 {cid}:{';'.join(parts)}。依据：最近一次购买距基准日 {recency:.0f} 天，"
+                         f"订单 {int(c['n_orders'][i])} 笔，消费 {money(float(c['revenue'][i]))}。")
         n = 3 * len(params["customers"])
         if total_variant > total_main:
             return Result(total_variant / n, [TIE_VARIANT] + lines if total_variant == n else lines + [
                 "部分得分按“并列取平均名次”的规则计算。"], expected)
         head = "全部正确。" if total_main == n else f"{total_main}/{n} 个得分正确。"
-        why = "得分看的是客户在全体客户中的名次(五分位),不是绝对数值:先排序,再按名次等分五组。"
+        why = "得分看的是客户在全体客户中的名次（五分位），不是绝对数值：先排序，再按名次等分五组。"
         return Result(total_main / n, [head, *lines] + ([] if total_main == n else [why]), expected)
 
 
@@ -98,7 +98,7 @@ class RfmCellCount(Exercise):
     key = "rfm_cell_count"
     title = "数一数某个 RFM 单元格的客户数"
     topic = "客户细分"
-    summary = "5×5×5=125 个 RFM 单元格中,指定单元格有多少位客户。"
+    summary = "5×5×5=125 个 RFM 单元格中，指定单元格有多少位客户。"
 
     def make_params(self, sandbox, user_id, variant=0):
         from app.sandbox.analysis import View
@@ -111,8 +111,8 @@ class RfmCellCount(Exercise):
 
     def prompt(self, params):
         cell = params["cell"]
-        return [f"以 {params['as_of']} 为基准日,RFM 单元格 {cell}(R={cell[0]},F={cell[1]},M={cell[2]})中有多少位客户?",
-                RFM_RULE, "答案须为准确的人数;按“并列取平均名次”规则算出的人数也接受。"]
+        return [f"以 {params['as_of']} 为基准日，RFM 单元格 {cell}（R={cell[0]},F={cell[1]},M={cell[2]}）中有多少位客户？",
+                RFM_RULE, "答案须为准确的人数；按“并列取平均名次”规则算出的人数也接受。"]
 
     def fields(self, params, ctx=None):
         return [Field("count", "客户数", "int", step="1")]
@@ -125,16 +125,16 @@ class RfmCellCount(Exercise):
         given = answer.get("count")
         expected = {"count": right}
         if given is not None and int(round(given)) == right:
-            return Result(1.0, [f"正确:单元格 {cell} 有 {right} 位客户。"], expected)
+            return Result(1.0, [f"正确：单元格 {cell} 有 {right} 位客户。"], expected)
         if given is not None and int(round(given)) == alt:
-            return Result(1.0, [f"单元格 {cell} 按默认规则有 {right} 位客户;你的 {alt} 位与“并列取平均名次”规则一致。",
+            return Result(1.0, [f"单元格 {cell} 按默认规则有 {right} 位客户；你的 {alt} 位与“并列取平均名次”规则一致。",
                                 TIE_VARIANT], expected)
         near = given is not None and abs(given - right) <= max(1, 0.1 * right)
-        feedback = [f"单元格 {cell} 有 {right} 位客户(你答 {'未填' if given is None else int(round(given))})。"]
+        feedback = [f"单元格 {cell} 有 {right} 位客户（你答 {'未填' if given is None else int(round(given))}）。"]
         if near:
-            feedback.append("相差不到 10%:多半是并列或边界处理不同;注意五组人数应尽量相等,且未购买的客户也参与排名。")
+            feedback.append("相差不到 10%：多半是并列或边界处理不同；注意五组人数应尽量相等，且未购买的客户也参与排名。")
         else:
-            feedback.append("请先给每位客户算出 R、F、M 三个得分,再统计三个得分同时等于 "
+            feedback.append("请先给每位客户算出 R、F、M 三个得分，再统计三个得分同时等于 "
                             f"{cell[0]}、{cell[1]}、{cell[2]} 的客户。")
         return Result(0.5 if near else 0.0, feedback, expected)
 
@@ -142,9 +142,9 @@ class RfmCellCount(Exercise):
 @register
 class ParetoShare(Exercise):
     key = "pareto_share"
-    title = "头部客户的收入占比(80/20 法则)"
+    title = "头部客户的收入占比（80/20 法则）"
     topic = "客户细分"
-    summary = "消费额最高的前 p% 客户贡献了多少收入?"
+    summary = "消费额最高的前 p% 客户贡献了多少收入？"
 
     def make_params(self, sandbox, user_id, variant=0):
         rng = rng_for(sandbox, user_id, self.key, variant)
@@ -153,12 +153,12 @@ class ParetoShare(Exercise):
 
     def prompt(self, params):
         p = round(params["share"] * 100)
-        return [f"把全部客户(含从未购买的客户)按消费金额从高到低排序,前 {p}% 的客户贡献了全部收入的百分之几?",
-                "请以百分数作答(如 78.5),误差在 ±0.5 个百分点内得满分,±2 个百分点内得一半分。",
-                "只在有过购买的客户中取前 p% 的算法也接受(会说明差别)。"]
+        return [f"把全部客户（含从未购买的客户）按消费金额从高到低排序，前 {p}% 的客户贡献了全部收入的百分之几？",
+                "请以百分数作答（如 78.5），误差在 ±0.5 个百分点内得满分，±2 个百分点内得一半分。",
+                "只在有过购买的客户中取前 p% 的算法也接受（会说明差别）。"]
 
     def fields(self, params, ctx=None):
-        return [Field("percent", "收入占比(%)", "number", hint="例如 78.5")]
+        return [Field("percent", "收入占比（%）", "number", hint="例如 78.5")]
 
     def check(self, params, answer, truth, data):
         revenue = data.customers["revenue"]
@@ -174,13 +174,13 @@ class ParetoShare(Exercise):
         p = round(params["share"] * 100)
         expected = {"percent": round(right * 100, 2)}
         score = grade_number(value, right, 0.005, 0.02)
-        lines = [f"前 {p}%(全部 {revenue.size} 位客户中的前 {k_all} 位)贡献了 {pct(right)} 的收入(你答 "
-                 f"{'未填' if value is None else pct(value)})。"]
+        lines = [f"前 {p}%（全部 {revenue.size} 位客户中的前 {k_all} 位）贡献了 {pct(right)} 的收入（你答 "
+                 f"{'未填' if value is None else pct(value)}）。"]
         if score < 1 and grade_number(value, alt, 0.005, 0.02) == 1.0:
-            return Result(1.0, [f"你按有购买的 {buyers} 位客户取前 {p}%(前 {k_buyers} 位),占比 {pct(alt)};"
-                                f"按全部客户算是 {pct(right)}。两种口径都可以,写报告时要注明分母。"], expected)
-        lines.append(f"课程的 80/20 法则说“企业80%的收入来自20%的客户”;本公司前 20% 客户的占比为 "
+            return Result(1.0, [f"你按有购买的 {buyers} 位客户取前 {p}%（前 {k_buyers} 位），占比 {pct(alt)}；"
+                                f"按全部客户算是 {pct(right)}。两种口径都可以，写报告时要注明分母。"], expected)
+        lines.append(f"课程的 80/20 法则说“企业80%的收入来自20%的客户”；本公司前 20% 客户的占比为 "
                      f"{pct(data.pareto()['top20_share'])}。")
         if score < 1:
-            lines.append("做法:按消费金额降序排序,取前 p%×客户总数(四舍五入)位客户,其金额合计除以全部收入。")
+            lines.append("做法：按消费金额降序排序，取前 p%×客户总数（四舍五入）位客户，其金额合计除以全部收入。")
         return Result(score, lines, expected)

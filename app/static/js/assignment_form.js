@@ -48,7 +48,7 @@
         li.appendChild(button); li.appendChild(text); li.appendChild(code);
         results.appendChild(li);
       });
-    }).catch(function () { results.textContent = "搜索失败,请重试。"; });
+    }).catch(function () { results.textContent = "搜索失败，请重试。"; });
   }
   document.getElementById("picker-go").addEventListener("click", search);
   query.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); search(); } });

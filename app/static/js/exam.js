@@ -37,7 +37,7 @@
           }
           if (typeof res[1].remaining === "number") remaining = res[1].remaining;
         } else { state.textContent = res[1].error || "保存失败"; if (res[0] === 409) location.reload(); }
-      }).catch(function () { state.textContent = "网络中断:答案将在恢复后重新保存"; pending = setTimeout(save, 3000); });
+      }).catch(function () { state.textContent = "网络中断：答案将在恢复后重新保存"; pending = setTimeout(save, 3000); });
   }
   function schedule(delay) { if (pending) clearTimeout(pending); pending = setTimeout(save, delay); }
   form.addEventListener("change", function () { schedule(0); });
@@ -57,7 +57,8 @@
         Promise.resolve(done).then(function () {
           var f = document.createElement("form");
           f.method = "post"; f.action = form.dataset.submitUrl;
-          f.innerHTML = '<input type="hidden" name="csrf_token" value="' + token + '">';
+          f.innerHTML = '<input type="hidden" name="csrf_token" value="' + token + '">' +
+            '<input type="hidden" name="reason" value="timeup">';
           document.body.appendChild(f); f.submit();
         });
       }
