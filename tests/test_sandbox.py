@@ -725,8 +725,9 @@ def test_case_flow(app, client, world):
     login(client, "teacher")
     response = post_form(client, "/sandbox/cases", {"class_id": world.class_id, "case_key": "walmart",
                                                     "customers": 300})
-    assert response.status_code == 302
-    case_url = response.headers["Location"]
+    assert response.status_code == 302 and "/jobs/" in response.headers["Location"]  # the new sandbox is built
+    job_page = client.get(response.headers["Location"]).get_data(as_text=True)
+    case_url = re.search(r'href="(/sandbox/case/\d+)"', job_page).group(1)
     with app.app_context():
         sandbox = db.session.scalar(sa.select(Sandbox).where(Sandbox.scenario == "walmart_basket"))
         assert sandbox.class_id == world.class_id and sandbox.counts["customers"] == 300
