@@ -228,6 +228,9 @@ TABLE: dict[str, Rule] = {
     "sandbox.close_case": Rule(lambda w: f"/sandbox/case/{w.extra['case']}/close", class_managers(302),
                                data=lambda w: {"action": "now"}),
     "sandbox.assign": Rule(lambda w: f"/sandbox/assign/{w.class_id}", class_managers()),
+    # a background job's progress: only the user who started it (and admins)
+    "jobs.show": Rule(lambda w: f"/jobs/{w.extra['job']}", _roles(LOGIN, 404, 404, 200, 404, 200)),
+    "jobs.status": Rule(lambda w: f"/jobs/{w.extra['job']}.json", _roles(LOGIN, 404, 404, 200, 404, 200)),
 }
 
 
@@ -337,8 +340,12 @@ def _sandbox_world(world: World, class_id: int, users: dict[str, int]) -> None:
                      started_by_id=users["instructor"])
     db.session.add(case)
     db.session.commit()
+    from app import jobs
+
+    # the instructor's export job (inline in tests): a job page to point at, and download files already built
+    job = jobs.enqueue("sandbox.export", sandbox_id=sandbox.id, user_id=users["instructor"], title="导出")
     world.extra.update(sandbox=sandbox.id, ticket=tuple(ticket) if ticket else (1, 1), segment=segment.id,
-                       campaign=run.id, case=case.id)
+                       campaign=run.id, case=case.id, job=job.id)
 
 
 def client_as(app, role: str, world: World):

@@ -154,7 +154,9 @@ def metrics_from_store(sandbox: Sandbox) -> dict[str, np.ndarray]:
     from simulations.analytics import infer_stage, month_index, rfm_scores, value_tiers
 
     as_of, months = as_of_of(sandbox.params), int(sandbox.params.get("months") or 24)
-    customers_ = _read_customers(sandbox)
+    customers_ = store.columns(sandbox, f"SELECT id, {store.days('acquired_on')} AS acquired_on FROM customers "
+                                        "ORDER BY id")
+    customers_["acquired_on"] = store.as_dates(customers_["acquired_on"])
     ids = customers_["id"].astype("int64")
     as_of_day = int((np.datetime64(as_of, "D") - store.EPOCH).astype("int64"))
     per = store.columns(sandbox, f"SELECT customer_id, count(*) AS n, sum(amount) AS revenue, "
@@ -172,13 +174,13 @@ def metrics_from_store(sandbox: Sandbox) -> dict[str, np.ndarray]:
     # orders per customer and month of the history window (month 0 = the oldest)
     start = np.datetime64(as_of, "M") - np.timedelta64(months - 1, "M")
     start_day = int((start.astype("datetime64[D]") - store.EPOCH).astype("int64"))
-    monthly = store.columns(sandbox, f"SELECT customer_id, (year(ordered_on) * 12 + month(ordered_on) - 1) AS ym, "
-                                     f"count(*) AS n FROM orders WHERE ordered_on >= DATE '1970-01-01' + {start_day} "
-                                     f"AND ordered_on <= DATE '{as_of.isoformat()}' GROUP BY customer_id, ym")
+    # one projection, no GROUP BY: a (customer, month) cell per order, counted with bincount
+    monthly = store.columns(sandbox, f"SELECT customer_id, (year(ordered_on) * 12 + month(ordered_on) - 1) AS ym "
+                                     f"FROM orders WHERE ordered_on >= DATE '1970-01-01' + {start_day} "
+                                     f"AND ordered_on <= DATE '{as_of.isoformat()}'")
     first_ym = start.astype("datetime64[M]").astype("int64") + 1970 * 12
-    volume = np.zeros((ids.size, months))
-    volume[np.searchsorted(ids, monthly["customer_id"].astype("int64")),
-           monthly["ym"].astype("int64") - first_ym] = monthly["n"]
+    cells = np.searchsorted(ids, monthly["customer_id"].astype("int64")) * months + (monthly["ym"] - first_ym)
+    volume = np.bincount(cells, minlength=ids.size * months).reshape(ids.size, months).astype(np.float64)
     stage = infer_stage(volume, month_index(customers_["acquired_on"], as_of, months))
     return {"customer_id": ids, "n_orders": frequency, "revenue": monetary, "profit": np.round(profit, 2),
             "first_order_on": store.as_dates(first), "last_order_on": store.as_dates(last),

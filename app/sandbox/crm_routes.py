@@ -31,9 +31,7 @@ def customers(sandbox_id: int):
 
 
 def _customer_or_404(sandbox, customer_id: int):
-    row = store.one(sandbox, "SELECT c.*, m.n_orders, m.revenue, m.profit, m.first_order_on, m.last_order_on, m.r, "
-                             "m.f, m.m, m.rfm, m.tier, m.stage FROM customers c LEFT JOIN customer_metrics m "
-                             "ON m.customer_id = c.id WHERE c.id = ?", [customer_id])
+    row = store.one(sandbox, "SELECT * FROM customer_list WHERE id = ?", [customer_id])
     if row is None:
         abort(404)
     return row

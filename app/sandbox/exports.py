@@ -23,9 +23,9 @@ DICTIONARY_NAME = "data_dictionary.csv"
 # name -> (Chinese label, the query its rows come from). Money and ratios are rounded as the pages show them.
 EXPORTS: dict[str, tuple[str, str]] = {
     "customers": ("客户(含订单汇总、RFM、价值层级、推断的生命周期阶段)",
-                  "SELECT c.*, coalesce(m.n_orders, 0) AS n_orders, round(coalesce(m.revenue, 0), 2) AS revenue, "
-                  "m.last_order_on, m.rfm, m.tier, m.stage FROM customers c "
-                  "LEFT JOIN customer_metrics m ON m.customer_id = c.id ORDER BY c.id"),
+                  "SELECT id, name, phone, province, city, company, kind, settlement, channel, acquired_on, owner, "
+                  "gender, birth_year, coalesce(n_orders, 0) AS n_orders, round(coalesce(revenue, 0), 2) AS revenue, "
+                  "last_order_on, rfm, tier, stage FROM customer_list ORDER BY id"),
     "orders": ("订单(每行一笔订单,金额为订单实付金额)",
                "SELECT o.id AS order_id, o.customer_id, o.ordered_on, round(o.amount, 2) AS amount, "
                "round(o.cost, 2) AS cost, o.channel, o.hour, coalesce(l.n_lines, 0) AS n_lines, "

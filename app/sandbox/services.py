@@ -156,7 +156,8 @@ def build(sandbox_id: int, progress: Progress | None = None) -> Sandbox:
             written[0] += 6 / (len(tables) + 1)
             report(int(written[0]), BUILD_STEPS, f"已写入 {TABLE_LABELS.get(table, table)} {rows:,} 行")
 
-        counts = store.write(sandbox_id, version, {**tables, store.METRICS: metrics}, wrote)
+        counts = store.write(sandbox_id, version, {**tables, store.METRICS: metrics}, wrote,
+                             derived={"customer_list": CUSTOMER_LIST})
         counts.pop(store.METRICS, None)
         del metrics
         report(10, BUILD_STEPS, "正在预先计算分析页面……")
@@ -284,15 +285,17 @@ def truth_of(sandbox: Sandbox) -> Any:
 FILTER_KEYS = ("q", "city", "kind", "tier", "stage", "rfm")
 # key -> (label, ORDER BY of the customer list); every order ends with the id, so pages never overlap
 SORTS = {
-    "id": ("编号", "c.id"),
-    "name": ("姓名", "c.name, c.id"),
-    "-revenue": ("累计消费(高→低)", "m.revenue DESC, c.id"),
-    "-n_orders": ("订单数(多→少)", "m.n_orders DESC, c.id"),
-    "-last_order_on": ("最近购买(近→远)", "m.last_order_on DESC NULLS LAST, c.id"),
-    "last_order_on": ("最近购买(远→近)", "m.last_order_on ASC NULLS FIRST, c.id"),
-    "acquired_on": ("获客日期", "c.acquired_on, c.id"),
+    "id": ("编号", "id"),
+    "name": ("姓名", "name, id"),
+    "-revenue": ("累计消费(高→低)", "revenue DESC, id"),
+    "-n_orders": ("订单数(多→少)", "n_orders DESC, id"),
+    "-last_order_on": ("最近购买(近→远)", "last_order_on DESC NULLS LAST, id"),
+    "last_order_on": ("最近购买(远→近)", "last_order_on ASC NULLS FIRST, id"),
+    "acquired_on": ("获客日期", "acquired_on, id"),
 }
-CUSTOMERS_JOINED = "customers c LEFT JOIN customer_metrics m ON m.customer_id = c.id"
+# the customer list: customers with their metrics, joined once when the file is written (no join per page)
+CUSTOMER_LIST = ("SELECT c.*, m.* EXCLUDE (customer_id) FROM customers c "
+                 "LEFT JOIN customer_metrics m ON m.customer_id = c.id ORDER BY c.id")
 
 
 def clean_filters(args: Any) -> dict[str, str]:
@@ -310,10 +313,9 @@ def _where(filters: dict[str, str]) -> tuple[str, list[Any]]:
     clauses, params = ["TRUE"], []
     q = filters.get("q")
     if q:
-        clauses.append("(strpos(c.name, ?) > 0 OR strpos(c.phone, ?) > 0 OR strpos(c.company, ?) > 0)")
+        clauses.append("(strpos(name, ?) > 0 OR strpos(phone, ?) > 0 OR strpos(company, ?) > 0)")
         params += [q, q, q]
-    for key, column in (("city", "c.city"), ("kind", "c.kind"), ("tier", "m.tier"), ("stage", "m.stage"),
-                        ("rfm", "m.rfm")):
+    for key, column in (("city", "city"), ("kind", "kind"), ("tier", "tier"), ("stage", "stage"), ("rfm", "rfm")):
         if filters.get(key):
             clauses.append(f"{column} = ?")
             params.append(filters[key])
@@ -353,30 +355,33 @@ def customer_page(sandbox: Sandbox, filters: dict[str, str], sort: str = "id", p
     """One page of the customer list (filter, sort, LIMIT/OFFSET; one COUNT) from the sandbox's file."""
     per_page = per_page or current_app.config.get("ITEMS_PER_PAGE", 20)
     where, params = _where(filters)
-    total = int(store.scalar(sandbox, f"SELECT count(*) FROM {CUSTOMERS_JOINED} WHERE {where}", params) or 0)
+    total = int(store.scalar(sandbox, f"SELECT count(*) FROM customer_list WHERE {where}", params) or 0)
     page = max(1, min(page, max(1, math.ceil(total / per_page))))
     order = SORTS.get(sort, SORTS["id"])[1]
-    rows = store.rows(sandbox, f"SELECT c.id, c.name, c.phone, c.city, c.company, c.kind, m.n_orders, m.revenue, "
-                               f"m.last_order_on, m.rfm, m.tier, m.stage FROM {CUSTOMERS_JOINED} WHERE {where} "
-                               f"ORDER BY {order} LIMIT ? OFFSET ?", [*params, per_page, (page - 1) * per_page])
+    rows = store.rows(sandbox, f"SELECT id, name, phone, city, company, kind, n_orders, revenue, last_order_on, rfm, "
+                               f"tier, stage FROM customer_list WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                      [*params, per_page, (page - 1) * per_page])
     return Page(rows, page, per_page, total)
 
 
 def segment_customer_ids(sandbox: Sandbox, filters: dict[str, str]) -> np.ndarray:
     """The ids of every customer matching the filters, as a numpy array."""
     where, params = _where(filters)
-    ids = store.columns(sandbox, f"SELECT c.id FROM {CUSTOMERS_JOINED} WHERE {where} ORDER BY c.id", params)["id"]
+    ids = store.columns(sandbox, f"SELECT id FROM customer_list WHERE {where} ORDER BY id", params)["id"]
     return np.asarray(ids, dtype="int64")
 
 
 def filter_options(sandbox: Sandbox) -> dict[str, list[str]]:
-    """Distinct values for the filter selects (cities, kinds, tiers, stages)."""
+    """Distinct values for the filter selects (cities, kinds, tiers, stages), once per sandbox version."""
+    from app.sandbox.analysis import cached
+
     def distinct(column: str, table: str) -> list[str]:
         return [r[0] for r in store.rows(sandbox, f"SELECT DISTINCT {column} FROM {table} WHERE {column} <> '' "
                                                   f"ORDER BY {column}")]
 
-    return {"city": distinct("city", "customers"), "kind": distinct("kind", "customers"),
-            "tier": distinct("tier", "customer_metrics"), "stage": distinct("stage", "customer_metrics")}
+    return cached(sandbox, "filter_options", lambda: {
+        "city": distinct("city", "customer_list"), "kind": distinct("kind", "customer_list"),
+        "tier": distinct("tier", "customer_list"), "stage": distinct("stage", "customer_list")})
 
 
 def describe_filters(filters: dict[str, str]) -> str:
