@@ -32,6 +32,7 @@ it reports.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -55,6 +56,7 @@ Report = Callable[..., None]  # report(done=None, total=None, message=None)
 REGISTRY: dict[str, Callable[..., Any]] = {}
 QUEUE_NAME = "crm"
 REPORT_EVERY = 0.25  # seconds between progress writes (the last report of a job is always written)
+_IMPORTED_IN = os.getpid()
 
 
 def register(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -213,19 +215,27 @@ def wait(job_id: int, timeout: float = 60.0) -> Job:
 
 # ------------------------------------------------------------------------------------------------------ RQ
 
+_redis: dict[str, Any] = {}  # one client (with its connection pool) per Redis URL and process
+
+
 def _rq_queue(app: Flask) -> Any:
     from redis import Redis
     from rq import Queue
 
-    return Queue(app.config.get("JOBS_QUEUE", QUEUE_NAME), connection=Redis.from_url(app.config["REDIS_URL"]))
+    url = app.config["REDIS_URL"]
+    with _workers_lock:
+        if url not in _redis:
+            _redis[url] = Redis.from_url(url)
+    return Queue(app.config.get("JOBS_QUEUE", QUEUE_NAME), connection=_redis[url])
 
 
 def rq_entry(job_id: int) -> None:
     """What an RQ worker runs: the job inside an application context of its own."""
     from flask import has_app_context
 
-    if has_app_context():  # `flask worker`: the work horse is a fork of the worker, which has the app
-        db.engine.dispose(close=False)  # the parent's pooled connections are not this process's to use
+    if has_app_context():  # `flask worker` (or a SimpleWorker in tests): the app is there already
+        if os.getpid() != _IMPORTED_IN:  # a forked work horse: the parent's pooled connections are not ours
+            db.engine.dispose(close=False)
         run(job_id)
         db.session.remove()
         return

@@ -53,9 +53,9 @@ def customer(sandbox_id: int, customer_id: int):
     lines: dict[int, list] = {}
     if orders:
         for line in store.rows(sandbox, "SELECT l.order_id, p.name, l.quantity, l.unit_price FROM order_lines l "
-                                        "JOIN products p ON p.id = l.product_id WHERE l.order_id BETWEEN ? AND ? "
+                                        "JOIN products p ON p.id = l.product_id WHERE l.customer_id = ? "
                                         "AND l.order_id IN (SELECT unnest(?::BIGINT[])) ORDER BY l.id",
-                               [min(o.id for o in orders), max(o.id for o in orders), [o.id for o in orders]]):
+                               [customer_id, [o.id for o in orders]]):
             lines.setdefault(line.order_id, []).append(line)
 
     def rows(table: str, date_column: str, limit: int = 1000):

@@ -38,8 +38,8 @@ TABLES = ("customers", "products", "orders", "order_lines", "interactions", "tic
 METRICS = "customer_metrics"
 # Tables a page reads per customer are stored in customer order, so DuckDB's min/max index of each row group
 # skips all but one group (the 360° page of one customer among two million orders).
-CLUSTER = {"orders": "customer_id, id", "interactions": "customer_id, id", "tickets": "customer_id, id",
-           "surveys": "customer_id, id"}
+CLUSTER = {"orders": "customer_id, id", "order_lines": "customer_id, order_id, id", "interactions": "customer_id, id",
+           "tickets": "customer_id, id", "surveys": "customer_id, id"}
 MAX_OPEN = 8  # connections kept open per process (LRU)
 THREADS = 2  # DuckDB threads per connection (the machines this runs on are small)
 MEMORY_LIMIT = "512MB"
