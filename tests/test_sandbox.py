@@ -798,3 +798,24 @@ def test_sandbox_exercise_assignment_reaches_the_gradebook(app, client, world):
         svc.delete_sandbox(db.session.get(Sandbox, world.sandbox_id))
         assert db.session.get(Assignment, assignment.id) is None
     assert client.get(f"/assignments/class/{world.class_id}/gradebook").status_code == 200
+
+
+def test_a_missing_data_file_is_explained_and_rebuilt(app, client, world):
+    """After the move from SQL tables (or a lost volume) a ready sandbox has no file: pages say so, setup rebuilds."""
+    from app.sandbox import services as svc
+    from app.sandbox import store
+
+    before = digest(app, world.sandbox_id)
+    with app.app_context():
+        sandbox = db.session.get(Sandbox, world.sandbox_id)
+        store.forget()
+        store.path_of(sandbox.id, sandbox.version).unlink()
+    login(client, "alice")
+    response = client.get(f"/sandbox/{world.sandbox_id}/customers")
+    assert response.status_code == 503 and "请教师重置沙盒" in response.get_data(as_text=True)
+    assert "数据文件不在本机上" in client.get(f"/sandbox/{world.sandbox_id}/").get_data(as_text=True)
+    with app.app_context():
+        assert svc.rebuild_missing() == [world.sandbox_id]
+        assert svc.rebuild_missing() == []
+    assert digest(app, world.sandbox_id) == before  # the same parameters and seed give the same company
+    assert client.get(f"/sandbox/{world.sandbox_id}/customers").status_code == 200

@@ -130,7 +130,7 @@ def export_command(sandbox_id: int, output: Path) -> None:
     if sandbox.status != "ready":
         raise click.ClickException("沙盒尚未就绪")
     started = time.perf_counter()
-    job = _run("sandbox.export", "导出", sandbox_id=sandbox.id, title=f"导出沙盒 {sandbox.id}")
+    job = _run("sandbox.export", "导出", sandbox_id=sandbox.id, force=True, title=f"导出沙盒 {sandbox.id}")
     output.mkdir(parents=True, exist_ok=True)
     for name in (*[f"{n}.csv" for n in EXPORTS], DICTIONARY_NAME, ZIP_NAME):
         shutil.copyfile(export_dir(sandbox) / name, output / name)

@@ -149,8 +149,11 @@ def write_csvs(sandbox: Any, directory: Path, report: Any = None) -> dict[str, i
 
 def build_exports(sandbox: Any, report: Any = None) -> dict[str, int]:
     """Build the sandbox version's download files and zip (what the downloads page serves)."""
+    import os
+    import threading
+
     target = export_dir(sandbox)
-    work = target.with_name(target.name + ".partial")
+    work = target.with_name(f"{target.name}.{os.getpid()}-{threading.get_ident()}.partial")
     shutil.rmtree(work, ignore_errors=True)
     counts = write_csvs(sandbox, work, report)
     if report:
@@ -159,7 +162,10 @@ def build_exports(sandbox: Any, report: Any = None) -> dict[str, int]:
         for name in (*EXPORTS, DICTIONARY_NAME.removesuffix(".csv")):
             archive.write(work / f"{name}.csv", f"{name}.csv")
     shutil.rmtree(target, ignore_errors=True)
-    work.rename(target)
+    try:
+        work.rename(target)
+    except OSError:  # another worker finished the same export first: theirs is as good as ours
+        shutil.rmtree(work, ignore_errors=True)
     if report:
         report(len(EXPORTS) + 2, len(EXPORTS) + 2, "下载文件已准备好。")
     return counts

@@ -81,6 +81,13 @@ def dashboard(sandbox_id: int):
                            stages=analysis.lifecycle(sandbox)["counts"], tiers=analysis.tier_summary(sandbox))
 
 
+@bp.errorhandler(store.MissingData)
+def _missing_data(_error):
+    """A ready sandbox whose data file is not on this machine (a lost volume, or not rebuilt after an upgrade)."""
+    return render_template("error.html", code=503, title="沙盒数据暂不可用",
+                           message="这个沙盒的数据文件不在服务器上,请教师重置沙盒(按原参数重新生成)。"), 503
+
+
 def _summary(sandbox) -> dict:
     """Head figures and monthly revenue of a sandbox (aggregates over its file, cached per version)."""
     head = store.one(sandbox, "SELECT count(*) AS n, coalesce(sum(amount), 0) AS revenue, "
@@ -148,7 +155,8 @@ def download(sandbox_id: int, name: str):
     path = export_path(sandbox, name)
     if not path.is_file():
         job = jobs.enqueue("sandbox.export", sandbox_id=sandbox.id, user_id=current_user.id,
-                           title=f"准备下载文件:{sandbox.title}", key=f"sandbox.export:{sandbox.id}:{sandbox.version}",
+                           title=f"准备下载文件:{sandbox.title}",
+                           key=f"sandbox.export:{sandbox.id}:{sandbox.version}:{current_user.id}",
                            next_url=url_for("sandbox.download", sandbox_id=sandbox.id, name=name))
         return redirect(url_for("jobs.show", job_id=job.id))
     return send_file(path, mimetype="application/zip" if name == ZIP_NAME else "text/csv",

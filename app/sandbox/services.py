@@ -199,7 +199,10 @@ def start_reset(sandbox: Sandbox, seed: int | None = None) -> Sandbox:
     sandbox_id = sandbox.id
     for model in (SbStudentAction, SbCampaignRun, SandboxTruth, SbAnalysisCache):
         db.session.execute(sa.delete(model).where(model.sandbox_id == sandbox_id))
+    from app.sandbox.exports import delete_exports
+
     store.delete(sandbox_id)
+    delete_exports(sandbox_id)
     if seed is not None:
         sandbox.seed = seed
     sandbox.version += 1

@@ -31,11 +31,16 @@ def delete(report: jobs.Report, sandbox_id: int) -> dict[str, Any]:
 
 
 @jobs.register("sandbox.export")
-def export(report: jobs.Report, sandbox_id: int) -> dict[str, Any]:
+def export(report: jobs.Report, sandbox_id: int, force: bool = False) -> dict[str, Any]:
     """Write the sandbox's CSV files, data dictionary and zip (the downloads page serves them)."""
     from app.sandbox.exports import build_exports
+
+    from app.sandbox.exports import exports_ready
 
     sandbox = _sandbox(sandbox_id)
     if sandbox.status != "ready":
         raise jobs.JobError("沙盒尚未就绪,不能导出。")
+    if exports_ready(sandbox) and not force:  # another student's request built them a moment ago
+        report(1, 1, "下载文件已准备好。")
+        return {"rows": {}}
     return {"rows": build_exports(sandbox, report)}
