@@ -33,9 +33,7 @@ def delete(report: jobs.Report, sandbox_id: int) -> dict[str, Any]:
 @jobs.register("sandbox.export")
 def export(report: jobs.Report, sandbox_id: int, force: bool = False) -> dict[str, Any]:
     """Write the sandbox's CSV files, data dictionary and zip (the downloads page serves them)."""
-    from app.sandbox.exports import build_exports
-
-    from app.sandbox.exports import exports_ready
+    from app.sandbox.exports import build_exports, exports_ready
 
     sandbox = _sandbox(sandbox_id)
     if sandbox.status != "ready":
