@@ -300,6 +300,8 @@ def test_instructor_imports_a_moodle_gift_file_on_a_phone(live_server, phone):
     phone.click("text=查看答案与解析")
     assert "出处：教师编写" in phone.inner_text("main") and "答案来自源文档" not in phone.inner_text("main")
     shot(phone, "21-imported-item")
+
+
 def test_a_students_day_on_a_phone(live_server, phone):
     """Practise (skip, jump, star), abandon an exam, sit one, review, check progress: at 390 px, axe-clean."""
     from datetime import UTC, datetime
@@ -389,3 +391,30 @@ def test_a_students_day_on_a_phone(live_server, phone):
     page.goto(base + "/seeds/")
     axe_check(page, "seeds")
     shot(page, "38-day-seeds")
+
+
+def test_instructor_watches_a_sandbox_being_built(live_server, phone):
+    """Creating a sandbox from the page: the progress page polls the job and goes on to the sandbox when done."""
+    import re
+
+    from app.extensions import db
+    from app.models.classes import SchoolClass
+    from tests.conftest import make_user
+
+    base, app = live_server
+    app.config["JOBS_INLINE"] = False  # the in-process worker thread, as in production without Redis
+    teacher = make_user(app, "teacher", "instructor")
+    with app.app_context():
+        db.session.add(SchoolClass(name="一班", instructor_id=teacher))
+        db.session.commit()
+    page = phone
+    _login(page, base, "teacher")
+    page.goto(f"{base}/sandbox/new")
+    page.fill("#customers", "3000")
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(r"/jobs/\d+$"))
+    assert page.locator("progress#job-bar").count() == 1
+    shot(page, "24-sandbox-job-progress")
+    page.wait_for_url(re.compile(r"/sandbox/\d+/$"), timeout=120_000)  # the script follows the finished job
+    assert "3,000" in page.content() or "3000" in page.content()
+    shot(page, "25-sandbox-dashboard-after-job")

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from app import jobs
 from app.clock import now
 from app.extensions import db
 from app.formutil import choices
@@ -94,6 +95,12 @@ def cases():
         where = f"“{run.sandbox.title}”"
         flash(f"已为本班新建沙盒{where}，案例在其中开始。" if created else f"案例已在本班现有的沙盒{where}中开始。",
               "success")
+        if run.sandbox.status == "building":
+            job = jobs.enqueue("sandbox.build", sandbox_id=run.sandbox.id, user_id=current_user.id,
+                               title=f"生成沙盒：{run.sandbox.title}",
+                               key=f"sandbox.build:{run.sandbox.id}:{run.sandbox.version}",
+                               next_url=url_for("sandbox.case", run_id=run.id))
+            return redirect(url_for("jobs.show", job_id=job.id))
         return redirect(url_for("sandbox.case", run_id=run.id))
     runs = db.session.scalars(sa.select(SbCaseRun).where(SbCaseRun.class_id.in_([c.id for c in classes]))
                               .order_by(SbCaseRun.id.desc())).all() if classes else []
