@@ -28,7 +28,7 @@ def item_form(**changes) -> dict:
     data = {
         "type": "single_choice", "stem": "客户忠诚的**核心**表现是?", "option_A": "重复购买", "option_B": "一次性购买",
         "option_C": "投诉", "answer_keys": ["A"], "key_source": "derived", "options_source": "authored",
-        "explanation": "见 002 种子:“忠诚客户会重复购买”。", "topics": [TOPIC], "sources": f"{SEED} | 第5章习题及答案 | 3",
+        "explanation": "见《CRM 系统模块与客户关系管理习题汇编》第5章:「忠诚客户会重复购买」。", "topics": [TOPIC], "sources": f"{SEED} | 第5章习题及答案 | 3",
         "save": "保存",
     }
     data.update(changes)
@@ -272,7 +272,7 @@ def test_keying_an_unkeyed_item_records_who_and_when(app, instructor):
     assert "请写明答案的依据" in response.get_data(as_text=True)
     response = post_form(instructor, url, {"answer_keys": ["A", "B"], "explanation": "依据"})
     assert "单选题必须恰好有一个正确答案" in response.get_data(as_text=True)
-    response = post_form(instructor, url, {"answer_keys": ["B"], "explanation": "见 002 种子第 5 章:“……”"})
+    response = post_form(instructor, url, {"answer_keys": ["B"], "explanation": "见《CRM 系统模块与客户关系管理习题汇编》第5章:「……」"})
     assert response.status_code == 302
     item = get_item(app, uid)
     assert item["answer"] == ["B"] and item["key_source"] == "derived" and item["version"] == 2

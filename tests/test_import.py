@@ -80,8 +80,9 @@ def test_export_then_import_changes_nothing(app, instructor, fmt, query, filenam
 def test_dry_run_lists_what_lands_and_skips_the_rest_then_imports_the_plan(app, instructor):
     target = existing(app, type="single_choice", key_source="source")
     options = "\n\t".join(("=" if k in target["answer"] else "~") + gift_escape(v) for k, v in target["options"].items())
-    meta = json.dumps({"key_source": "source", "sources": target["sources"], "topics": target["topics"]},
-                      ensure_ascii=False)
+    meta = json.dumps({"key_source": "source", "sources": target["sources"], "topics": target["topics"],
+                       "explanation": target["explanation"], "explanation_source": target["explanation_source"]},
+                      ensure_ascii=False)  # a seed item keeps its 解析 (the bank's validator requires one)
     gift = (
         f"// [tag:{TOPIC}]\n::新题一::新题：客户满意度取决于什么?{{\n\t=感知与期望之比 # 对\n\t~价格 # 不对\n}}\n\n"
         f"// [id:{target['id']}]\n// crm-meta {meta}\n"

@@ -182,7 +182,8 @@ def key(uid: str):
         form.explanation.data = item.explanation
     elif form.validate_on_submit():
         answer = form.answer(item.type)
-        data = {**item.to_dict(), "answer": answer, "explanation": form.explanation.data, "key_source": "derived"}
+        data = {**item.to_dict(), "answer": answer, "explanation": form.explanation.data,
+                "key_source": svc.key_source_after_keying(item, answer)}
         problems = [(f, r) for f, r in svc.check_item(data, set(svc.topics_by_name())) if f in ("answer", "")]
         if answer in (None, "", []):
             problems.insert(0, ("answer", "请给出答案"))

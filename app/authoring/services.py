@@ -160,18 +160,23 @@ def save_item(item: Item, data: dict[str, Any], user_id: int | None) -> bool:
     return changed
 
 
+def key_source_after_keying(item: Item, answer: Any) -> str:
+    """Confirming the key keeps its source; a new or different key is derived (instructor on their own items)."""
+    def same(a: Any, b: Any) -> bool:
+        return sorted(a) == sorted(b) if isinstance(a, list) and isinstance(b, list) else a == b
+
+    if item.key_source != "none" and same(answer, item.answer):
+        return item.key_source
+    return "instructor" if item.author_name and not item.sources else "derived"  # an instructor's own item
+
+
 def key_item(item: Item, answer: Any, explanation: str, user_id: int) -> bool:
     """An instructor keys (or confirms the key of) an item; a new or different key counts as derived.
 
     Return whether the content changed. The flag set by the statistics is cleared either way.
     """
     data = item.to_dict()
-    def same(a: Any, b: Any) -> bool:
-        return sorted(a) == sorted(b) if isinstance(a, list) and isinstance(b, list) else a == b
-
-    confirmed = item.key_source != "none" and same(answer, item.answer)
-    fresh = "instructor" if item.author_name and not item.sources else "derived"  # an instructor's own item
-    data.update(answer=answer, explanation=explanation, key_source=item.key_source if confirmed else fresh)
+    data.update(answer=answer, explanation=explanation, key_source=key_source_after_keying(item, answer))
     changed = apply_item_content(item, data, topics_by_name(), user_id)
     item.keyed_by_id = user_id
     item.keyed_at = now()
