@@ -44,7 +44,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
 
-    from app import models  # noqa: F401  (register the tables)
+    from app import (
+        jobs,
+        models,  # noqa: F401  (register the tables)
+    )
     from app.auth import bp as auth_bp
     from app.bank import bp as bank_bp
     from app.cli import register_cli
@@ -52,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(bank_bp)
+    jobs.init_app(app)
     _register_optional_blueprints(app)
     register_cli(app)
     app.jinja_env.filters["markdown"] = render_markdown

@@ -228,6 +228,9 @@ TABLE: dict[str, Rule] = {
     "sandbox.close_case": Rule(lambda w: f"/sandbox/case/{w.extra['case']}/close", class_managers(302),
                                data=lambda w: {"action": "now"}),
     "sandbox.assign": Rule(lambda w: f"/sandbox/assign/{w.class_id}", class_managers()),
+    # a background job's progress: only the user who started it (and admins)
+    "jobs.show": Rule(lambda w: f"/jobs/{w.extra['job']}", _roles(LOGIN, 404, 404, 200, 404, 200)),
+    "jobs.status": Rule(lambda w: f"/jobs/{w.extra['job']}.json", _roles(LOGIN, 404, 404, 200, 404, 200)),
 }
 
 
@@ -323,13 +326,12 @@ def build_world(app) -> World:
 
 def _sandbox_world(world: World, class_id: int, users: dict[str, int]) -> None:
     """A tiny sandbox of the class, with a ticket, and a segment, a campaign and a case run to point at."""
-    from app.models.sandbox import SbCaseRun, SbSegment, sb_ticket
-    from app.sandbox import campaigns
+    from app.models.sandbox import SbCaseRun, SbSegment
+    from app.sandbox import campaigns, store
     from app.sandbox import services as svc
 
     sandbox = svc.create_sandbox(class_id=class_id, customers=100, months=6, seed=1, created_by_id=users["instructor"])
-    ticket = db.session.execute(sa.select(sb_ticket.c.id, sb_ticket.c.customer_id).where(
-        sb_ticket.c.sandbox_id == sandbox.id).order_by(sb_ticket.c.id)).first()
+    ticket = store.one(sandbox, "SELECT id, customer_id FROM tickets ORDER BY id LIMIT 1")
     segment = SbSegment(sandbox_id=sandbox.id, user_id=users["student"], name="VIP", filters={"tier": "VIP"})
     db.session.add(segment)
     db.session.flush()
@@ -338,8 +340,12 @@ def _sandbox_world(world: World, class_id: int, users: dict[str, int]) -> None:
                      started_by_id=users["instructor"])
     db.session.add(case)
     db.session.commit()
+    from app import jobs
+
+    # the instructor's export job (inline in tests): a job page to point at, and download files already built
+    job = jobs.enqueue("sandbox.export", sandbox_id=sandbox.id, user_id=users["instructor"], title="导出")
     world.extra.update(sandbox=sandbox.id, ticket=tuple(ticket) if ticket else (1, 1), segment=segment.id,
-                       campaign=run.id, case=case.id)
+                       campaign=run.id, case=case.id, job=job.id)
 
 
 def client_as(app, role: str, world: World):
