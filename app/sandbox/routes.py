@@ -15,7 +15,7 @@ from app.models.sandbox import SbCaseRun
 from app.sandbox import analysis, bp, store, tasks  # noqa: F401  (tasks registers the sandbox's jobs)
 from app.sandbox import services as svc
 from app.sandbox.cases import CASES
-from app.sandbox.exports import DICTIONARY, EXPORTS, ZIP_NAME, export_path, exports_ready
+from app.sandbox.exports import DICTIONARY, EXPORTS, INSTRUCTOR_EXPORTS, ZIP_NAME, export_path, exports_ready
 from app.sandbox.forms import CreateSandboxForm, ResetForm
 
 
@@ -134,7 +134,10 @@ def delete(sandbox_id: int):
 @login_required
 def downloads(sandbox_id: int):
     sandbox = svc.sandbox_or_404(sandbox_id, current_user)
-    return render_template("sandbox/downloads.html", sandbox=sandbox, exports=EXPORTS, dictionary=DICTIONARY,
+    shown = EXPORTS if svc.can_manage(sandbox, current_user) else {
+        k: v for k, v in EXPORTS.items() if k not in INSTRUCTOR_EXPORTS}
+    return render_template("sandbox/downloads.html", sandbox=sandbox, exports=shown,
+                           dictionary={k: v for k, v in DICTIONARY.items() if k in shown},
                            ready=exports_ready(sandbox), zip_name=ZIP_NAME)
 
 
@@ -145,6 +148,8 @@ def download(sandbox_id: int, name: str):
     sandbox = svc.sandbox_or_404(sandbox_id, current_user)
     if name != ZIP_NAME and name.removesuffix(".csv") not in EXPORTS:
         abort(404)
+    if name.removesuffix(".csv") in INSTRUCTOR_EXPORTS and not svc.can_manage(sandbox, current_user):
+        abort(403)  # derived figures that answer exercises (app/sandbox/reveal.py)
     path = export_path(sandbox, name)
     if not path.is_file():
         job = jobs.enqueue("sandbox.export", sandbox_id=sandbox.id, user_id=current_user.id,
