@@ -74,7 +74,8 @@ def dashboard(sandbox_id: int):
     summary = analysis.cached(sandbox, "dashboard", lambda: _summary(sandbox), persist=True)
     monthly = summary["monthly"]
     top = max([v for _, v in monthly] + [1])
-    chart = line_chart([(m[2:], float(v)) for m, v in monthly], "每月销售额", y_max=top * 1.1, y_format="{:,.0f}")
+    chart = line_chart([(m[2:], float(v)) for m, v in monthly], "每月销售额", y_max=top * 1.1, y_format="{:,.0f}",
+                       x_label="月份(年-月)", y_label="销售额(元)")
     runs = db.session.scalars(sa.select(SbCaseRun).where(SbCaseRun.sandbox_id == sandbox.id)).all()
     return render_template("sandbox/dashboard.html", sandbox=sandbox, manage=manage, s=summary, chart=chart,
                            reset_form=ResetForm() if manage else None, runs=runs, cases=CASES,
