@@ -109,6 +109,14 @@ def _category_labels(labels: Sequence[str], centers: Sequence[float], slot: floa
             for x, label in zip(centers, labels, strict=True)], height
 
 
+def _x_label(parts: list[str], label: str, center: float, height: float) -> float:
+    """The x-axis label under the chart (when given); return the new height."""
+    if not label:
+        return height
+    parts.append(_text(center, height + FONT, label, "middle", "axis-label"))
+    return height + LINE + 6
+
+
 def _every(labels: Sequence[str], step: float) -> int:
     """Show every k-th x label so neighbours do not overlap."""
     widest = max([text_width(label) for label in labels] + [1.0])
@@ -158,9 +166,7 @@ def line_chart(points: Sequence[tuple[str, float | None]], title: str, y_max: fl
                 parts.append(f'<path d="{d}" fill="none" stroke="{color}" stroke-width="2"/>')
         parts += dots
     height = bottom + FONT + 10
-    if x_label:
-        parts.append(_text(pad_l + plot_w / 2, height + FONT, x_label, "middle", "axis-label"))
-        height += LINE + 6
+    height = _x_label(parts, x_label, pad_l + plot_w / 2, height)
     return _frame("".join(parts), title, width, height)
 
 
@@ -194,9 +200,7 @@ def bar_chart(bars: Sequence[tuple[str, float]], title: str, y_max: float | None
         labels, label_h = _category_labels([label for label, _ in bars], centers, slot, bottom)
         parts += labels
     height = bottom + label_h + 6
-    if x_label:
-        parts.append(_text(pad_l + plot_w / 2, height + FONT, x_label, "middle", "axis-label"))
-        height += LINE + 6
+    height = _x_label(parts, x_label, pad_l + plot_w / 2, height)
     return _frame("".join(parts), title, width, height)
 
 
@@ -255,9 +259,7 @@ def heat_map(rows: Sequence[str], cols: Sequence[str], values: Sequence[Sequence
                              f'height="{FONT + 5}" rx="3" fill="#ffffff" fill-opacity="{CHIP_OPACITY}"/>')
                 ink = DARK_TEXT
             parts.append(_text(cx, cy, label, "middle", "on-dark" if ink == LIGHT_TEXT else "", f' fill="{ink}"'))
-    if x_label:
-        parts.append(_text(left + grid_w / 2, height + FONT, x_label, "middle", "axis-label"))
-        height += LINE + 6
+    height = _x_label(parts, x_label, left + grid_w / 2, height)
     return _frame("".join(parts), title, width, height)
 
 
@@ -364,9 +366,7 @@ def multi_line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence
             parts.append(f'<path d="{d}" fill="none" stroke="{color}" stroke-width="2"><title>{escape(name)}</title>'
                          f'</path>')
     height = bottom + FONT + 10
-    if x_label:
-        parts.append(_text(pad_l + plot_w / 2, height + FONT, x_label, "middle", "axis-label"))
-        height += LINE + 6
+    height = _x_label(parts, x_label, pad_l + plot_w / 2, height)
     height += 8
     legend_h = _legend(parts, [name for name, _ in series], pad_l, height + FONT, width)
     return _frame("".join(parts), title, width, height + legend_h + 4)
