@@ -120,7 +120,8 @@ def _x_label(parts: list[str], label: str, center: float, height: float) -> floa
 def _every(labels: Sequence[str], step: float) -> int:
     """Show every k-th x label so neighbours do not overlap."""
     widest = max([text_width(label) for label in labels] + [1.0])
-    return max(1, math.ceil((widest + 10) / max(step, 1e-9)))
+    # 1.5 label widths: the first and last labels are anchored at their ends, the others at their middles
+    return max(1, math.ceil((1.5 * widest + 10) / max(step, 1e-9)))
 
 
 def line_chart(points: Sequence[tuple[str, float | None]], title: str, y_max: float = 1.0,
@@ -144,7 +145,7 @@ def line_chart(points: Sequence[tuple[str, float | None]], title: str, y_max: fl
         dots = []
         for i, (label, value) in enumerate(points):
             x = pad_l + (step * i if n > 1 else plot_w / 2)
-            if i % every == 0 and (n - 1 - i >= every or i == n - 1 or n == 1):
+            if (i % every == 0 and n - 1 - i >= every) or i == n - 1:
                 anchor = "end" if i == n - 1 and n > 1 else ("start" if i == 0 and n > 1 else "middle")
                 parts.append(_text(x, bottom + FONT + 4, label, anchor))
             if value is None:
@@ -355,7 +356,7 @@ def multi_line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence
     every = _every(labels, step)
     bottom = PAD_T + plot_h
     for i, label in enumerate(labels):
-        if i % every == 0 and (n - 1 - i >= every or i == n - 1):
+        if (i % every == 0 and n - 1 - i >= every) or i == n - 1:
             anchor = "end" if i == n - 1 and n > 1 else ("start" if i == 0 and n > 1 else "middle")
             parts.append(_text(pad_l + step * i, bottom + FONT + 4, label, anchor))
     for k, (name, values) in enumerate(series):

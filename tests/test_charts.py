@@ -135,3 +135,17 @@ def test_stylesheet_keeps_chart_text_readable_on_a_phone():
     size = int(re.search(r"\.chart text \{ font-size:(\d+)px", css).group(1))
     assert size >= 11
     assert re.search(r"\.chart svg \{[^}]*max-width:none", css) and re.search(r"\.chart \{[^}]*overflow-x:auto", css)
+
+
+@pytest.mark.parametrize("name", ["dashboard", "multi"])
+def test_x_labels_do_not_overlap(name):
+    root, texts = parse(CASES[name]())
+    boxes = []
+    for el, text in texts:
+        if re.fullmatch(r"\d\d-\d\d", text) or text in MONTHS:
+            w, x = text_width(text), float(el.get("x"))
+            start = {"start": x, "middle": x - w / 2, "end": x - w}[el.get("text-anchor")]
+            boxes.append((start, start + w))
+    boxes.sort()
+    assert len(boxes) >= 4 and MONTHS[-1] in visible_strings(CASES[name]())  # the last month is labelled
+    assert all(a[1] + 2 <= b[0] for a, b in zip(boxes, boxes[1:], strict=False)), boxes
