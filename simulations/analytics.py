@@ -20,6 +20,7 @@ StrArray = npt.NDArray[np.str_]
 TieRule = Literal["rank_first", "average_rank"]
 
 STAGES: tuple[str, ...] = ("考察期", "形成期", "稳定期", "退化期", "已流失")
+PROSPECT = "潜在客户"  # registered but never bought in the history (未转化): not a stage of a relationship
 VALUE_TIERS: tuple[str, ...] = ("VIP", "主要", "普通", "小客户")
 EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -225,8 +226,10 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
     first month with an order is used. The *current run* starts at acquisition, or at the first order after a
     silence of ``min_quiet_months`` or more (a returning customer). Rules, in order:
 
+    0. 潜在客户 — no order at all in the history: a prospect who never converted (未转化), not a lost customer,
+       so they do not inflate churn.
     1. 已流失 — no order for ``q`` >= ``min_quiet_months`` months while the customer's own rate ``λ`` in the run
-       (orders per month) makes such a silence unlikely: ``exp(-λ·q) < quiet_probability``; or no order at all.
+       (orders per month) makes such a silence unlikely: ``exp(-λ·q) < quiet_probability``.
     2. 考察期 — acquired less than ``trial_months`` months before the end (including the last month).
     3. 形成期 — the run is at most ``forming_months`` old (``returning_months`` for a returning customer).
     4. 退化期 — the last 3 months bring less than ``decline_ratio`` of what the run's settled level (its months
@@ -274,13 +277,13 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
     expected = level * min(3, months)
     declining = (n_settled >= 3) & (expected >= min_expected) & (recent < decline_ratio * expected)
 
-    stage = np.full(n, "稳定期", dtype="<U3")
+    stage = np.full(n, "稳定期", dtype="<U4")
     stage[declining] = "退化期"
     young = np.where(returning, run_age <= returning_months, run_age <= forming_months)
     stage[young] = "形成期"
     stage[~returning & (age <= trial_months)] = "考察期"
     stage[churned] = "已流失"
-    stage[~any_order & (age <= trial_months)] = "考察期"
+    stage[~any_order] = PROSPECT
     return stage
 
 
@@ -432,7 +435,8 @@ def association_rules(order_ids: npt.ArrayLike, product_ids: npt.ArrayLike, min_
     Definitions over the N distinct orders (a product counts once per order): support(A→B) = n(A∧B)/N,
     confidence = n(A∧B)/n(A), lift = confidence / (n(B)/N); lift > 1 means buying A raises the chance of B.
     Products below ``min_support`` are pruned before pairs are counted (the Apriori property). Rules come sorted
-    by lift, then support. Course (seed 003_6083eb2c918677cd.txt, 沃尔玛啤酒加尿布的故事): "在居民区中尿布卖得好的店面啤酒也卖得很好
+    by lift, then support, then confidence (so of the two directions of a pair, which always share lift and
+    support, the one with the higher confidence comes first), then product ids. Course (seed 003_6083eb2c918677cd.txt, 沃尔玛啤酒加尿布的故事): "在居民区中尿布卖得好的店面啤酒也卖得很好
     …因此啤酒和尿布一起购买的机会是最多的"; seed 000_c565d983a41da886.txt: "关联分析的目的是挖掘隐藏的数据见的相互关系".
     """
     orders = np.asarray(order_ids, dtype=np.int64)
@@ -476,10 +480,14 @@ def association_rules(order_ids: npt.ArrayLike, product_ids: npt.ArrayLike, min_
     both = np.concatenate([pair_count, pair_count]).astype(np.float64)
     support = both / n_orders
     confidence = both / item_count[ante]
-    lift = confidence / (item_count[cons] / n_orders)
+    # Symmetric by construction: n(A∧B)·N / (n(A)·n(B)) has the same operands in the same order both ways, so the
+    # two directions of a pair have bit-identical lift and the tie-break below decides between them.
+    lift = symmetric_lift(both, item_count[np.minimum(ante, cons)], item_count[np.maximum(ante, cons)], n_orders)
     keep = confidence >= min_confidence
     ante, cons, both, support, confidence, lift = (v[keep] for v in (ante, cons, both, support, confidence, lift))
-    order = np.lexsort((product_values[cons], product_values[ante], -support, -lift))
+    # Ties (the two directions of one pair have the same lift and support) go to the higher confidence, i.e. the
+    # direction whose antecedent is the rarer product: "买了 A 的订单有多大机会也买 B" is the stronger statement.
+    order = np.lexsort((product_values[cons], product_values[ante], -confidence, -support, -lift))
     if max_rules is not None:
         order = order[:max_rules]
     return [{
@@ -490,6 +498,18 @@ def association_rules(order_ids: npt.ArrayLike, product_ids: npt.ArrayLike, min_
         "lift": float(lift[i]),
         "count": int(both[i]),
     } for i in order]
+
+
+def symmetric_lift(both: npt.ArrayLike, count_low: npt.ArrayLike, count_high: npt.ArrayLike,
+                   n_orders: int) -> FloatArray:
+    """Return lift = n(A∧B)·N / (n(A)·n(B)) with the product counts given in a fixed (id) order.
+
+    Computed as one expression over the same operands for A→B and B→A, so both directions are equal to the bit
+    (confidence / share gave 5.581030345025746 one way and ...745 the other, and a tie-break never applied).
+    """
+    num = np.asarray(both, dtype=np.float64) * float(n_orders)
+    den = np.asarray(count_low, dtype=np.float64) * np.asarray(count_high, dtype=np.float64)
+    return np.asarray(np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0), dtype=np.float64)
 
 
 def rule_statistics(order_ids: npt.ArrayLike, product_ids: npt.ArrayLike, antecedent: int, consequent: int,
@@ -508,7 +528,8 @@ def rule_statistics(order_ids: npt.ArrayLike, product_ids: npt.ArrayLike, antece
     n = int(n_orders) if n_orders is not None else int(sorted_unique(orders).size)
     support = both / n if n else 0.0
     confidence = both / with_a.size if with_a.size else 0.0
-    lift = confidence / (with_b.size / n) if with_b.size and n else 0.0
+    low, high = (with_a.size, with_b.size) if antecedent <= consequent else (with_b.size, with_a.size)
+    lift = float(symmetric_lift(both, low, high, n)) if n else 0.0
     return {"support": float(support), "confidence": float(confidence), "lift": float(lift), "count": int(both)}
 
 

@@ -135,6 +135,22 @@ CATALOGUES: dict[str, list[Item]] = {
     ],
 }
 
+# Gross margin on list price by product category (retail rules of thumb: thin on electronics, staples and
+# fresh food, thick on cosmetics, gifts and convenience food). Unit cost = list price x (1 - margin) within 3 %.
+# Sales never go below cost plus 3 % after discounts, and cost to serve is capped by what the order earns, so no
+# order costs more than its amount: this catalogue has no loss-leaders.
+CATEGORY_MARGIN: dict[str, float] = {
+    "办公设备": 0.25, "办公耗材": 0.35, "电脑数码": 0.14, "办公家具": 0.35, "茶水间": 0.30, "家用电器": 0.22,
+    "日用百货": 0.30, "礼品": 0.40,
+    "母婴": 0.22, "酒水饮料": 0.24, "粮油调味": 0.12, "生鲜": 0.18, "乳品烘焙": 0.20, "休闲食品": 0.28, "日化": 0.25,
+    "冷冻食品": 0.22,
+    "洁面卸妆": 0.60, "护肤": 0.65, "彩妆": 0.62, "香氛": 0.55, "美发": 0.45, "美甲": 0.50, "礼盒": 0.55,
+    "汽水": 0.30, "汽水整箱": 0.22, "果汁": 0.30, "水": 0.35, "茶与咖啡": 0.32, "运动饮料": 0.33, "周边": 0.45,
+    "早餐": 0.38, "午餐": 0.35, "甜点": 0.45, "饮料": 0.35, "零食": 0.32, "夜宵": 0.40, "日用": 0.40,
+}
+MIN_MARKUP = 1.03  # the lowest price over unit cost after any discount
+MAX_SERVICE_SHARE = 0.8  # cost to serve takes at most this share of what an order earns over its goods
+
 # Planted association rules per scenario: (antecedent, consequent, probability that an order holding the
 # antecedent also gets the consequent, quantity of the added line, share of orders holding the antecedent).
 PLANTED_RULES: dict[str, list[tuple[str, str, float, int, float]]] = {
@@ -197,16 +213,18 @@ TICKET_RESOLUTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-CAMPAIGN_TEMPLATES: tuple[tuple[str, str, str], ...] = (
-    # (name pattern, channel, segment note)
-    ("{y}年春节老客户回馈", "短信", "近一年有购买的全部客户"),
-    ("{y}年会员日专享优惠", "微信", "RFM 得分 R≥4 且 F≥4 的客户"),
-    ("{y}年新品试用邀请", "邮件", "稳定期重点客户"),
-    ("{y}年沉睡客户唤醒", "电话", "超过 180 天未购买的客户"),
-    ("{y}年双十一大促", "短信", "全部客户"),
-    ("{y}年年中答谢", "直邮", "VIP 客户与主要客户"),
-    ("{y}年随机抽样测试", "短信", "全部客户随机抽样 5%，作为对照组"),
-    ("{y}年交叉销售推荐", "邮件", "购买过主力商品但未购买配套商品的客户"),
+# A seasonal campaign is sent only in its season: (month, first day, last day) ranges; None: any time of year.
+Season = tuple[tuple[int, int, int], ...] | None
+CAMPAIGN_TEMPLATES: tuple[tuple[str, str, str, Season], ...] = (
+    # (name pattern, channel, segment note, season)
+    ("{y}年春节老客户回馈", "短信", "近一年有购买的全部客户", ((1, 5, 31), (2, 1, 20))),  # before and around 春节
+    ("{y}年会员日专享优惠", "微信", "RFM 得分 R≥4 且 F≥4 的客户", None),
+    ("{y}年新品试用邀请", "邮件", "稳定期重点客户", None),
+    ("{y}年沉睡客户唤醒", "电话", "超过 180 天未购买的客户", None),
+    ("{y}年双十一大促", "短信", "全部客户", ((10, 25, 31), (11, 1, 11))),  # the pre-sale and 11 November
+    ("{y}年年中答谢", "直邮", "VIP 客户与主要客户", ((6, 10, 30), (7, 1, 10))),  # 618 and the half-year close
+    ("{y}年随机抽样测试", "短信", "全部客户随机抽样 5%,作为对照组", None),
+    ("{y}年交叉销售推荐", "邮件", "购买过主力商品但未购买配套商品的客户", None),
 )
 CAMPAIGN_COSTS: dict[str, tuple[float, float]] = {  # channel -> (cost per contact, typical fixed cost)
     "短信": (0.05, 2000.0), "微信": (0.10, 3000.0), "邮件": (0.02, 1500.0), "电话": (3.50, 5000.0),

@@ -81,3 +81,26 @@ class Grid:
         low = np.zeros_like(length) if lo is None else np.minimum(lo, length - 1)
         offset = low + np.floor(rng.random(m.size) * (length - low)).astype(np.int64)
         return np.asarray(self.start(m) + offset.astype("timedelta64[D]"), dtype="datetime64[D]")
+
+
+def weekday(dates: DateArray) -> IntArray:
+    """Return the weekday of dates, 0 = Monday ... 6 = Sunday (1970-01-01 was a Thursday)."""
+    return np.asarray((dates.astype("datetime64[D]").astype(np.int64) + 3) % 7, dtype=np.int64)
+
+
+def weighted_days(rng: np.random.Generator, grid: Grid, m: IntArray, weights: tuple[float, ...],
+                  lo: IntArray | None = None, rounds: int = 12) -> DateArray:
+    """Return a random day in months ``m`` (from day offset ``lo``) with weekdays weighted Monday..Sunday.
+
+    Rejection sampling: a day is kept with probability weight / max weight, the others are drawn again.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    keep_p = w / w.max()
+    days = grid.random_day(rng, m, lo)
+    todo = np.flatnonzero(rng.random(m.size) >= keep_p[weekday(days)])
+    for _ in range(rounds):
+        if todo.size == 0:
+            break
+        days[todo] = grid.random_day(rng, m[todo], None if lo is None else lo[todo])
+        todo = todo[rng.random(todo.size) >= keep_p[weekday(days[todo])]]
+    return days

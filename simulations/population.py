@@ -9,7 +9,18 @@ import numpy as np
 from faker import Faker
 
 from simulations import catalog
-from simulations.common import BoolArray, FloatArray, Grid, IntArray, StrArray, Table, choice, choice_by_group, money
+from simulations.common import (
+    BoolArray,
+    FloatArray,
+    Grid,
+    IntArray,
+    StrArray,
+    Table,
+    choice,
+    choice_by_group,
+    money,
+    weighted_days,
+)
 from simulations.scenarios import Scenario
 
 KINDS = catalog.CUSTOMER_KINDS
@@ -19,19 +30,30 @@ KINDS = catalog.CUSTOMER_KINDS
 class Pools:
     """Name pools drawn once per company with a seeded Faker; numpy samples from them."""
 
-    male: StrArray
-    female: StrArray
+    surnames: StrArray  # Faker zh_CN's surnames with their frequency weights
+    surname_weights: FloatArray
+    male_given: StrArray  # Faker zh_CN's given names (whole) and the characters they are made of
+    female_given: StrArray
+    male_chars: StrArray
+    female_chars: StrArray
     reps: StrArray
     company_stems: StrArray  # "鑫博科技有限公司": a city is prefixed per customer
     channel_stems: StrArray
 
 
 def build_pools(seed: int, n_reps: int, rng: np.random.Generator) -> Pools:
-    """Build name pools with a seeded Faker (zh_CN): 2,000 people, the reps, 500 company-name stems."""
+    """Build name pools with a seeded Faker (zh_CN): its name parts, the reps, 500 company-name stems.
+
+    People's names are not drawn from a short list of whole names (a pool of 1,000 names per sex made 84-92 % of
+    customers share their name): ``draw_person_names`` combines Faker's surnames (with their frequencies) and the
+    characters of its given names, so names repeat about as rarely as real ones.
+    """
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
-    male = [fake.last_name() + fake.first_name_male() for _ in range(1000)]
-    female = [fake.last_name() + fake.first_name_female() for _ in range(1000)]
+    person = fake.provider("faker.providers.person")
+    surnames = dict(person.last_names)
+    male_given = list(person.first_names_male)
+    female_given = list(person.first_names_female)
     reps: list[str] = []
     while len(reps) < n_reps:
         name = fake.last_name() + (fake.first_name_male() if len(reps) % 2 else fake.first_name_female())
@@ -58,8 +80,46 @@ def build_pools(seed: int, n_reps: int, rng: np.random.Generator) -> Pools:
                 out.append(name)
         return np.array(out)
 
-    return Pools(np.array(male), np.array(female), np.array(reps), names(catalog.COMPANY_INDUSTRIES, 500),
-                 names(catalog.CHANNEL_INDUSTRIES, 200))
+    def chars(given: list[str]) -> StrArray:
+        return np.array(sorted({ch for name in given for ch in name}))
+
+    return Pools(np.array(list(surnames)), np.array(list(surnames.values()), dtype=np.float64),
+                 np.array(male_given), np.array(female_given), chars(male_given), chars(female_given),
+                 np.array(reps), names(catalog.COMPANY_INDUSTRIES, 500), names(catalog.CHANNEL_INDUSTRIES, 200))
+
+
+def draw_person_names(rng: np.random.Generator, female: BoolArray, pools: Pools, rounds: int = 8) -> StrArray:
+    """Draw one Chinese name per person from Faker's name parts; redraw most repeated names.
+
+    A name is a surname (by Faker's frequency weights) and a given name: a third of the time one of Faker's
+    given names of the person's sex, otherwise two characters from the characters of those names. Repeats are
+    redrawn a few rounds, keeping about 1 % of them (namesakes exist in any real customer list).
+    """
+    n = female.size
+
+    def draw(idx: IntArray) -> StrArray:
+        fem = female[idx]
+        surname = pools.surnames[choice(rng, pools.surname_weights, idx.size)]
+        out = np.empty(idx.size, dtype="<U4")
+        for sex, given, chars in ((True, pools.female_given, pools.female_chars),
+                                  (False, pools.male_given, pools.male_chars)):
+            sel = np.flatnonzero(fem == sex)
+            whole = rng.random(sel.size) < 1 / 3
+            two = np.char.add(chars[rng.integers(0, chars.size, sel.size)], chars[rng.integers(0, chars.size, sel.size)])
+            out[sel] = np.char.add(surname[sel], np.where(whole, given[rng.integers(0, given.size, sel.size)], two))
+        return out
+
+    names = draw(np.arange(n, dtype=np.int64))
+    for _ in range(rounds):
+        order = np.argsort(names, kind="stable")
+        ordered = names[order]
+        repeat = np.zeros(n, dtype=bool)
+        repeat[order[1:]] = ordered[1:] == ordered[:-1]  # every occurrence after the first
+        redo = np.flatnonzero(repeat & (rng.random(n) < 0.99))
+        if redo.size == 0:
+            break
+        names[redo] = draw(redo)
+    return names
 
 
 @dataclass
@@ -106,9 +166,8 @@ def draw_customers(n: int, months: int, sc: Scenario, grid: Grid, pools: Pools, 
         june = np.array([np.datetime64(f"{y}-06", "M") for y in years])
         start[cohort] = (june - grid.first).astype(np.int64)[np.searchsorted(years, picked)]
     start = start.astype(np.int64)
-    length = grid.length(np.maximum(start, 0))
-    acq_offset = np.floor(rng.random(n) * np.where(start >= 0, length, 28)).astype(np.int64)
-    acquired = grid.start(start) + acq_offset.astype("timedelta64[D]")
+    acquired = weighted_days(rng, grid, start, sc.weekday)  # the first order is on this day: same weekday profile
+    acq_offset = (acquired - grid.start(start)).astype(np.int64)
     if sc.cohort_share > 0:
         has = cohort_year > 0
         event = np.array([np.datetime64(graduation_day(int(y)), "D") for y in cohort_year[has]], dtype="datetime64[D]")
@@ -125,8 +184,9 @@ def draw_customers(n: int, months: int, sc: Scenario, grid: Grid, pools: Pools, 
         female_p = np.array([s[3] for s in catalog.TIME_SEGMENTS])[segment]
         young = segment != 0
         age[young] = np.clip(np.round(rng.normal(29, 6, int(young.sum()))), 18, 50)
-        early = (segment == 0) & (rng.random(n) < 0.3)  # 早上的顾客群是上班族及高中生
-        age[early] = rng.integers(16, 19, int(early.sum()))
+        # 早上的顾客群是上班族及高中生: the CRM only registers adult members, so the students are 18-19
+        early = (segment == 0) & (rng.random(n) < 0.3)
+        age[early] = rng.integers(18, 20, int(early.sum()))
     if sc.parent_share > 0:
         age[consumer] = np.clip(np.round(rng.normal(34, 9, int(consumer.sum()))), 18, 70)
         eligible = consumer & (age >= 24) & (age <= 42)
@@ -149,8 +209,7 @@ def draw_customers(n: int, months: int, sc: Scenario, grid: Grid, pools: Pools, 
                            for p in provinces])
     province = np.array(provinces)[prov]
     city = city_table[prov, city_pos]
-    name = np.where(female, pools.female[rng.integers(0, pools.female.size, n)],
-                    pools.male[rng.integers(0, pools.male.size, n)])
+    name = draw_person_names(rng, female, pools)
     company = np.full(n, "", dtype=pools.company_stems.dtype)
     ent = kind == 1
     company[ent] = pools.company_stems[rng.integers(0, pools.company_stems.size, int(ent.sum()))]
@@ -182,8 +241,10 @@ def draw_customers(n: int, months: int, sc: Scenario, grid: Grid, pools: Pools, 
     theta[cohort_year > 0] *= 0.7  # students spend less per visit
 
     owner = rng.integers(0, pools.reps.size, n)
-    birth_year = grid.as_of.astype(datetime.date).year - age
-    if sc.cohort_share > 0:
+    # Ages above are ages when registered: every customer was an adult (18+) in the year of acquisition.
+    acquired_year = acquired.astype("datetime64[Y]").astype(np.int64) + 1970
+    birth_year = acquired_year - np.maximum(age, 18)
+    if sc.cohort_share > 0:  # seed 003: 高中毕业生, 18 in the year of the graduation show
         birth_year[cohort_year > 0] = cohort_year[cohort_year > 0] - 18
     segment_label = segment_labels(sc, segment, kind)
     table: Table = {
@@ -240,7 +301,8 @@ def build_products(n_products: int, sc: Scenario, rng: np.random.Generator) -> t
     order = sorted(range(len(items)), key=lambda i: (items[i].category, i))
     items = [items[i] for i in order]
     price = np.array([it.price for it in items], dtype=np.float64)
-    cost = money(price * rng.uniform(0.55, 0.75, price.size))
+    margin = np.array([catalog.CATEGORY_MARGIN.get(it.category, 0.3) for it in items])
+    cost = money(price * (1.0 - margin) * rng.uniform(0.97, 1.03, price.size))
     table: Table = {
         "id": np.arange(1, len(items) + 1, dtype=np.int64),
         "name": np.array([it.name for it in items]),

@@ -18,6 +18,7 @@ from simulations.common import (
     Table,
     choice_by_group,
     money,
+    weighted_days,
 )
 from simulations.lifecycle import ORDER_VALUE_FACTOR, PRICE_DISCOUNT, SERVICE_COST_FACTOR
 from simulations.population import KINDS, Customers, product_weights
@@ -43,7 +44,7 @@ class Orders:
     stage: npt.NDArray[np.int8]
 
 
-def draw_orders(rng: np.random.Generator, grid: Grid, cust: Customers, lam: FloatArray,
+def draw_orders(rng: np.random.Generator, sc: Scenario, grid: Grid, cust: Customers, lam: FloatArray,
                 codes: npt.NDArray[np.int8]) -> Orders:
     """Draw Poisson order counts per customer-month plus each new customer's first order on acquisition day."""
     counts = rng.poisson(lam)
@@ -51,7 +52,7 @@ def draw_orders(rng: np.random.Generator, grid: Grid, cust: Customers, lam: Floa
     reps = np.repeat(cells, counts.ravel()[cells])
     customer, month = np.divmod(reps, lam.shape[1])
     lo = np.where(month == cust.start[customer], cust.acq_offset[customer], 0)
-    date = grid.random_day(rng, month, lo)
+    date = weighted_days(rng, grid, month, sc.weekday, lo)
     first = np.flatnonzero(cust.in_window)
     customer = np.concatenate([first, customer])
     month = np.concatenate([cust.start[first], month])
@@ -150,7 +151,9 @@ def order_tables(rng: np.random.Generator, line_rng: np.random.Generator, sc: Sc
     line_order, line_product, addon = draw_lines(line_rng, sc, items, weights, group, male, value)
     kind_price = np.array([1.0, 0.95, 0.85, 1.0])[kind]
     discount = (1.0 - PRICE_DISCOUNT[stage]) * kind_price
-    unit_price = money(products["unit_price"][line_product] * discount[line_order])
+    unit_cost = products["unit_cost"][line_product]
+    floor = np.ceil(unit_cost * catalog.MIN_MARKUP * 100.0) / 100.0  # no sale below cost (no loss-leaders)
+    unit_price = np.maximum(money(products["unit_price"][line_product] * discount[line_order]), floor)
     unit_price = np.maximum(unit_price, 0.01)
     n_main = np.bincount(line_order[~addon], minlength=k)
     share = value[line_order] / np.maximum(n_main[line_order], 1)
@@ -162,7 +165,9 @@ def order_tables(rng: np.random.Generator, line_rng: np.random.Generator, sc: Sc
     cogs = np.bincount(line_order, weights=quantity * products["unit_cost"][line_product], minlength=k)
     fee_by_kind = np.array([sc.service_fee[kk] for kk in KINDS])
     fee = fee_by_kind[kind] * SERVICE_COST_FACTOR[stage] * np.array([0.8, 0.6, 1.3])[channel]  # 线上 门店 电话
-    cost = money(cogs + fee + 0.02 * amount)
+    earned = np.maximum(amount - cogs - 0.02 * amount, 0.0)
+    fee = np.minimum(fee, catalog.MAX_SERVICE_SHARE * earned)  # cost to serve is capped by what the order earns
+    cost = np.minimum(money(cogs + fee + 0.02 * amount), amount)
     order_table: Table = {
         "id": np.arange(1, k + 1, dtype=np.int64),
         "customer_id": orders.customer + 1,

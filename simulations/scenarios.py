@@ -40,6 +40,8 @@ class Scenario:
     service_fee: dict[str, float] = field(default_factory=lambda: {"消费者": 12.0, "企业": 60.0, "渠道": 90.0,
                                                                       "内部客户": 20.0})
     seasonality: bool = True
+    # Relative orders per weekday, Monday..Sunday (the default: an office-supply seller, quiet at weekends).
+    weekday: tuple[float, ...] = (1.25, 1.2, 1.2, 1.15, 1.1, 0.55, 0.45)
     female_share: float = 0.5
     cohort_share: float = 0.0  # cosmetics: share of customers who joined at a graduation event
     parent_share: float = 0.0  # walmart: share of customers with a baby at home (the diaper buyers)
@@ -57,6 +59,7 @@ SCENARIO_CONFIGS: dict[str, Scenario] = {
         kind_probs={"消费者": 0.97, "企业": 0.02, "渠道": 0.0, "内部客户": 0.01},
         order_value={"消费者": 120.0, "企业": 900.0, "渠道": 2000.0, "内部客户": 120.0},
         value_sigma=0.8, lines_mean=4.0, parent_share=0.15,
+        weekday=(0.85, 0.8, 0.8, 0.85, 1.05, 1.45, 1.35),  # a hypermarket: the family shop is at the weekend
         service_fee={"消费者": 4.0, "企业": 40.0, "渠道": 60.0, "内部客户": 5.0},
         channel_probs={"消费者": (0.15, 0.85, 0.0), "企业": (0.30, 0.40, 0.30), "渠道": (0.3, 0.4, 0.3),
                        "内部客户": (0.2, 0.8, 0.0)},
@@ -66,6 +69,7 @@ SCENARIO_CONFIGS: dict[str, Scenario] = {
         kind_probs={"消费者": 0.96, "企业": 0.02, "渠道": 0.01, "内部客户": 0.01},
         order_value={"消费者": 280.0, "企业": 1800.0, "渠道": 3000.0, "内部客户": 250.0},
         lines_mean=1.8, female_share=0.9, cohort_share=0.5, fail_after_trial=0.30,
+        weekday=(0.85, 0.85, 0.9, 0.9, 1.05, 1.3, 1.25),
         channel_probs={"消费者": (0.40, 0.60, 0.0), "企业": (0.4, 0.2, 0.4), "渠道": (0.3, 0.0, 0.7),
                        "内部客户": (0.5, 0.5, 0.0)},
     ),
@@ -74,6 +78,7 @@ SCENARIO_CONFIGS: dict[str, Scenario] = {
         kind_probs={"消费者": 0.88, "企业": 0.05, "渠道": 0.05, "内部客户": 0.02},
         order_value={"消费者": 80.0, "企业": 400.0, "渠道": 900.0, "内部客户": 60.0},
         service_fee={"消费者": 3.0, "企业": 25.0, "渠道": 40.0, "内部客户": 3.0},
+        weekday=(0.9, 0.9, 0.9, 0.95, 1.1, 1.2, 1.05),
         lines_mean=1.6, complaint_rate=0.06, unresolved_base=0.10, handling_spread=0.6, survey_share=0.25,
     ),
     "convenience_time_of_day": Scenario(
@@ -81,6 +86,7 @@ SCENARIO_CONFIGS: dict[str, Scenario] = {
         kind_probs={"消费者": 0.99, "企业": 0.0, "渠道": 0.0, "内部客户": 0.01},
         order_value={"消费者": 24.0, "企业": 300.0, "渠道": 300.0, "内部客户": 24.0},
         value_sigma=0.8, rate_shape=1.3, lines_mean=2.0, time_segments=True, seasonality=False,
+        weekday=(1.1, 1.1, 1.1, 1.1, 1.05, 0.8, 0.75),  # commuters and office workers
         service_fee={"消费者": 0.8, "企业": 5.0, "渠道": 5.0, "内部客户": 0.8},
         channel_probs={"消费者": (0.0, 1.0, 0.0), "企业": (0.0, 1.0, 0.0), "渠道": (0.0, 1.0, 0.0),
                        "内部客户": (0.0, 1.0, 0.0)},

@@ -223,16 +223,46 @@ def draw_interactions(rng: np.random.Generator, grid: Grid, cust: Customers, cod
     }
 
 
+def in_season(dates: DateArray, season: catalog.Season) -> BoolArray:
+    """Whether each date falls in a campaign template's season (always True for a template without one)."""
+    if season is None:
+        return np.ones(dates.size, dtype=bool)
+    month = dates.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    day = (dates.astype("datetime64[D]") - dates.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
+    hit = np.zeros(dates.size, dtype=bool)
+    for m, lo, hi in season:
+        hit |= (month == m) & (day >= lo) & (day <= hi)
+    return hit
+
+
 def draw_campaigns(rng: np.random.Generator, grid: Grid, months: int) -> Table:
-    """Draw the company's past marketing campaigns (what was sent, when, to whom, at what cost)."""
-    k = max(4, months // 2)
-    month = np.sort(rng.integers(0, months, k))
-    date = grid.random_day(rng, month)
-    template = rng.permutation(np.resize(np.arange(len(catalog.CAMPAIGN_TEMPLATES)), k))
+    """Draw the company's past marketing campaigns (what was sent, when, to whom, at what cost).
+
+    Seasonal campaigns (春节, 双十一, 年中答谢) are sent once a year inside their season when the history covers it;
+    the others fill up to ``max(4, months // 2)`` campaigns on random days.
+    """
+    days = np.arange(grid.first.astype("datetime64[D]"), grid.as_of + np.timedelta64(1, "D"), dtype="datetime64[D]")
+    year_of = days.astype("datetime64[Y]").astype(np.int64) + 1970
+    picked: list[tuple[np.datetime64, int]] = []
+    for t, (_, _, _, season) in enumerate(catalog.CAMPAIGN_TEMPLATES):
+        if season is None:
+            continue
+        ok = in_season(days, season)
+        for year in np.unique(year_of[ok]):
+            candidates = days[ok & (year_of == year)]
+            picked.append((candidates[int(rng.integers(candidates.size))], t))
+    free = [t for t, tpl in enumerate(catalog.CAMPAIGN_TEMPLATES) if tpl[3] is None]
+    k = max(4, months // 2, len(picked))
+    others = np.resize(rng.permutation(free), k - len(picked))
+    for t in others:
+        picked.append((days[int(rng.integers(days.size))], int(t)))
+    picked.sort(key=lambda p: (p[0], p[1]))
+    date = np.array([p[0] for p in picked], dtype="datetime64[D]")
+    template = [p[1] for p in picked]
     years = date.astype("datetime64[Y]").astype(np.int64) + 1970
     name, channel, note, cpc, fixed = [], [], [], [], []
     for i, tpl in enumerate(template):
-        pattern, ch, seg = catalog.CAMPAIGN_TEMPLATES[int(tpl)]
+        pattern, ch, seg, _ = catalog.CAMPAIGN_TEMPLATES[int(tpl)]
         name.append(pattern.format(y=int(years[i])))
         channel.append(ch)
         note.append(seg)

@@ -237,10 +237,11 @@ def test_student_walks_through_the_sandbox_crm(live_server, phone):
     """A customer's 360° page, a saved segment, a campaign against its random baseline, and one exercise."""
     import re
 
-    from tests.test_sandbox import make_world, observed, pct, top_share
+    from tests.test_sandbox import finish_exercises, make_world, observed, pct, top_share
 
     base, app = live_server
     world = make_world(app)
+    finish_exercises(app, world.sandbox_id, world.alice)  # the derived figures (stage, RFM) are shown to her
     page = phone
     _login(page, base, "alice")
     sid = world.sandbox_id
@@ -418,3 +419,43 @@ def test_instructor_watches_a_sandbox_being_built(live_server, phone):
     page.wait_for_url(re.compile(r"/sandbox/\d+/$"), timeout=120_000)  # the script follows the finished job
     assert "3,000" in page.content() or "3000" in page.content()
     shot(page, "25-sandbox-dashboard-after-job")
+CHART_CHECK = """() => [...document.querySelectorAll('.chart svg')].map(svg => {
+  const box = svg.getBoundingClientRect();
+  const texts = [...svg.querySelectorAll('text')];
+  const small = texts.filter(t => parseFloat(getComputedStyle(t).fontSize) * box.width / svg.viewBox.baseVal.width < 11)
+    .map(t => t.textContent);
+  const out = texts.filter(t => { const r = t.getBoundingClientRect();
+    return r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1); }).map(t => t.textContent);
+  const title = svg.querySelector('text.chart-title');
+  return {title: title ? title.textContent : null, small, out};
+})"""
+
+
+@pytest.mark.parametrize("viewport", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def test_sandbox_charts_are_readable(live_server, browser, viewport):
+    """Dashboard and analysis charts: a visible title, text of 11 px or more, no label outside its chart."""
+    from tests.test_sandbox import make_world
+
+    base, app = live_server
+    world = make_world(app)
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, device_scale_factor=1,
+                                  locale="zh-CN")
+    page = context.new_page()
+    _login(page, base, "teacher")
+    sid = world.sandbox_id
+    name = "desktop" if viewport[0] > 400 else "phone"
+    for i, path in enumerate(["", "analysis/rfm", "analysis/pareto", "analysis/lifecycle", "analysis/clusters",
+                              "analysis/satisfaction", "customers/1"]):
+        page.goto(f"{base}/sandbox/{sid}/{path}")
+        charts = page.evaluate(CHART_CHECK)
+        assert charts, path
+        for chart in charts:
+            assert chart["title"], (path, chart)
+            assert not chart["small"], (path, chart["title"], chart["small"][:5])
+            assert not chart["out"], (path, chart["title"], chart["out"][:5])
+        if name == "phone":
+            shot(page, f"3{i}-charts-{name}")
+        else:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"3{i}-charts-{name}.png"), full_page=True)
+    context.close()

@@ -176,7 +176,19 @@ def test_data_file_is_written_whole_and_deleted_with_the_sandbox(app, world):
 
 # -------------------------------------------------------------------------------------------------- pages
 
+def finish_exercises(app, sandbox_id: int, user_id: int) -> None:
+    """Record a submission of every exercise whose answer a derived figure gives, so the pages show them all."""
+    from app.sandbox.reveal import EXERCISE_FIGURES
+
+    with app.app_context():
+        for key in EXERCISE_FIGURES:
+            db.session.add(SbExerciseAttempt(user_id=user_id, sandbox_id=sandbox_id, exercise_key=key,
+                                             sandbox_version=1, params={}, answer={}, score=0.0, feedback=[]))
+        db.session.commit()
+
+
 def test_customer_list_filters_sort_and_pagination(app, client, world):
+    finish_exercises(app, world.sandbox_id, world.alice)
     login(client, "alice")
     base = f"/sandbox/{world.sandbox_id}/customers"
     html = client.get(base).get_data(as_text=True)
@@ -199,6 +211,7 @@ def test_customer_list_filters_sort_and_pagination(app, client, world):
 
 
 def test_customer_360_page(app, client, world):
+    finish_exercises(app, world.sandbox_id, world.alice)
     login(client, "alice")
     obs = observed()
     i = int(np.argmax(obs.raw["frequency"]))
@@ -210,6 +223,7 @@ def test_customer_360_page(app, client, world):
 
 @pytest.mark.parametrize("page", ["rfm", "pareto", "lifecycle", "clusters", "satisfaction"])
 def test_analysis_pages_draw_svg(app, client, world, page):
+    finish_exercises(app, world.sandbox_id, world.alice)
     login(client, "alice")
     response = client.get(f"/sandbox/{world.sandbox_id}/analysis/{page}")
     assert response.status_code == 200
@@ -217,6 +231,7 @@ def test_analysis_pages_draw_svg(app, client, world, page):
 
 
 def test_basket_page_lists_the_strongest_rule(app, client, world):
+    finish_exercises(app, world.sandbox_id, world.alice)
     login(client, "alice")
     lines = company().tables["order_lines"]
     best = association_rules(lines["order_id"], lines["product_id"], 0.005, 0.1)[0]
@@ -247,6 +262,7 @@ def test_segments_belong_to_their_student(app, client, world):
     with app.app_context():
         db.session.add(Membership(class_id=world.class_id, user_id=carol))
         db.session.commit()
+    finish_exercises(app, world.sandbox_id, world.alice)
     login(client, "alice")
     save_segment(client, world.sandbox_id, "VIP 客户", {"tier": "VIP"})
     html = client.get(f"/sandbox/{world.sandbox_id}/segments").get_data(as_text=True)
@@ -265,6 +281,7 @@ def test_campaign_on_a_segment_against_a_random_baseline(app, client, world):
     from app.sandbox.campaigns import campaign_seed
     from simulations.analytics import random_baseline, simulate_campaign
 
+    finish_exercises(app, world.sandbox_id, world.alice)
     login(client, "alice")
     save_segment(client, world.sandbox_id, "稳定期", {"stage": "稳定期"})
     with app.app_context():
@@ -552,8 +569,9 @@ RIGHT = {
     "lifecycle_stage": lambda p: {f"stage_{c}": str(observed().stage[c - 1]) for c in p["customers"]},
     "decline_customers": lambda p: {"declining": sorted(str(c) for c in p["candidates"]
                                                         if observed().stage[c - 1] == "退化期")},
-    "segment_churn_rate": lambda p: {"percent": pct(churn_rate(
-        observed().stage == "已流失", observed().customers[p["field"]])[p["value"]])},
+    "segment_churn_rate": lambda p: {"percent": pct(churn_rate(  # customers who bought: prospects are not lost
+        (observed().stage == "已流失")[observed().raw["frequency"] > 0],
+        observed().customers[p["field"]][observed().raw["frequency"] > 0])[p["value"]])},
     "satisfaction_repurchase": survey_answer,
     "association_rule": lambda p: (lambda r: {"antecedent": str(r["antecedent"]), "consequent": str(r["consequent"]),
                                               "lift": round(r["lift"], 2)})(association_rules(
@@ -573,7 +591,7 @@ WRONG = {
                                    for c in p["customers"]}, "区分要点"),
     "decline_customers": (lambda p: {"declining": sorted(str(c) for c in p["candidates"]
                                                          if observed().stage[c - 1] != "退化期")}, "漏选客户"),
-    "segment_churn_rate": (lambda p: {"percent": 99.0}, "分母是该细分的全部客户"),
+    "segment_churn_rate": (lambda p: {"percent": 99.0}, "分母是该细分中有过购买的客户"),
     "satisfaction_repurchase": (lambda p: {"c": 9.9, "high": 1.0, "low": 99.0, "relation": "negative"},
                                 "c>1 表示感知超过期望"),
     "association_rule": (lambda p: {"antecedent": "1", "consequent": "2", "lift": 0.5}, "最强的规则是"),
@@ -666,8 +684,9 @@ def test_case_exercises_on_their_scenarios(app, scenario, key):
     obs = observed(scenario)
     lost = obs.stage == "已流失"
     if key == "member_retention":
+        bought = obs.raw["frequency"] > 0  # churn among customers who bought: prospects are not lost
         member = obs.customers["channel"] == "校园活动"
-        rm, ro = lost[member].mean(), lost[~member].mean()
+        rm, ro = lost[member & bought].mean(), lost[~member & bought].mean()
         right = {"members": pct(rm), "others": pct(ro),
                  "verdict": "lower" if rm < ro - 0.02 else ("higher" if rm > ro + 0.02 else "same")}
     else:
@@ -774,7 +793,8 @@ def test_sandbox_exercise_assignment_reaches_the_gradebook(app, client, world):
 
     login(client, "teacher")
     response = post_form(client, f"/sandbox/assign/{world.class_id}", {
-        "sandbox_id": world.sandbox_id, "exercise_key": "pareto_share", "title": "帕累托实训", "points": 10})
+        "sandbox_id": world.sandbox_id, "exercise_key": "pareto_share", "title": "帕累托实训", "points": 10,
+        "attempts_allowed": 0, "grading_rule": "highest", "feedback_policy": "after_submit"})
     assert response.status_code == 302
     with app.app_context():
         assignment = db.session.scalar(sa.select(Assignment).where(Assignment.kind == "sandbox_exercise"))

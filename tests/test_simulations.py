@@ -131,8 +131,10 @@ def test_truth_lines_up_with_tables(scenario_company: Company) -> None:
     for name in ("stage", "churned", "reactivated", "value_tier", "profit", "propensity", "response_value",
                  "segment", "cohort_year", "order_rate", "order_value"):
         assert getattr(truth, name).shape == (n,), name
-    assert set(truth.stage.tolist()) <= set(STAGES)
+    assert set(truth.stage.tolist()) <= {*STAGES, an.PROSPECT}
     np.testing.assert_array_equal(truth.churned, truth.stage == "已流失")
+    never_bought = np.bincount(scenario_company.tables["orders"]["customer_id"] - 1, minlength=n) == 0
+    np.testing.assert_array_equal(truth.stage == an.PROSPECT, never_bought)  # prospects, not lost customers
     assert truth.stage_history.shape == (n, scenario_company.params.months)
     tickets = scenario_company.tables["tickets"]
     assert truth.ticket_effect.size == tickets["id"].size
@@ -148,7 +150,7 @@ def test_default_size_gives_about_twenty_orders_per_customer(default_company: Co
     assert 18 <= per_customer <= 22
     truth = default_company.truth
     assert 0.02 < truth.reactivated.mean() < 0.2
-    assert set(truth.stage.tolist()) == set(STAGES)
+    assert set(truth.stage.tolist()) == {*STAGES, an.PROSPECT}
 
 
 def test_data_hash_sees_any_change() -> None:
@@ -184,7 +186,7 @@ def test_lifecycle_inference_agrees_with_truth(default_company: Company) -> None
     inferred = an.infer_stage(volume, acquired)
     accuracy = float(np.mean(inferred == default_company.truth.stage))
     assert accuracy >= 0.7
-    assert set(inferred.tolist()) == set(STAGES)  # every stage occurs
+    assert set(inferred.tolist()) == {*STAGES, an.PROSPECT}  # every stage occurs
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -390,9 +392,12 @@ def test_infer_stage_on_clear_patterns() -> None:
         [3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3],  # steady: 稳定期
         [4, 4, 4, 4, 4, 4, 4, 4, 3, 1, 0, 1],  # falling: 退化期
         [3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0],  # silent for six months: 已流失
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],  # never bought: a prospect, not a lost customer
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],  # never bought, registered long ago: still a prospect
     ], dtype=float)
-    acquired = np.array([11, 7, -10, -10, -10])
-    assert an.infer_stage(volume, acquired).tolist() == ["考察期", "形成期", "稳定期", "退化期", "已流失"]
+    acquired = np.array([11, 7, -10, -10, -10, 11, -10])
+    assert an.infer_stage(volume, acquired).tolist() == ["考察期", "形成期", "稳定期", "退化期", "已流失", "潜在客户",
+                                                         "潜在客户"]
 
 
 def test_monthly_volume_counts_and_sums() -> None:

@@ -28,7 +28,7 @@ MAX_SANDBOXES = 4
 _lock = threading.Lock()
 _cache: OrderedDict[tuple[int, int, str], dict[str, Any]] = OrderedDict()
 
-STAGE_ORDER = ("考察期", "形成期", "稳定期", "退化期", "已流失")
+STAGE_ORDER = ("考察期", "形成期", "稳定期", "退化期", "已流失", "潜在客户")  # 潜在客户: never bought (未转化)
 TIER_ORDER = ("VIP", "主要", "普通", "小客户")
 REPURCHASE_DAYS = 180  # "repurchase": an order within this many days after the survey
 
@@ -200,7 +200,8 @@ def customers(sandbox: Sandbox) -> dict[str, np.ndarray]:
         data["last"] = store.as_dates(data["last"])
         as_of = np.datetime64(as_of_of(sandbox.params), "D")
         recency = (as_of - data["last"]).astype("float64")
-        recency[np.isnat(data["last"])] = np.inf
+        # no order: worst recency (a NULL date may not come back as NaT from the file, so look at the count too)
+        recency[np.isnat(data["last"]) | (data["n_orders"] == 0)] = np.inf
         data["recency_days"] = recency
         return data
 

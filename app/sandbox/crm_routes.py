@@ -15,6 +15,7 @@ from app.models.sandbox import SbCampaignRun, SbSegment, SbStudentAction
 from app.sandbox import bp, campaigns, store
 from app.sandbox import services as svc
 from app.sandbox.forms import CAMPAIGN_CHANNELS, TICKET_OUTCOMES, CampaignForm, InteractionForm, SegmentForm, TicketForm
+from app.sandbox.reveal import hidden_figures, visible_filters
 from simulations.catalog import TICKET_STATUSES
 
 RESOLVED = TICKET_STATUSES[0]  # 已解决: a resolved ticket is closed, nobody handles it again
@@ -24,7 +25,7 @@ RESOLVED = TICKET_STATUSES[0]  # 已解决: a resolved ticket is closed, nobody 
 @login_required
 def customers(sandbox_id: int):
     sandbox = svc.sandbox_or_404(sandbox_id, current_user)
-    filters = svc.clean_filters(request.args)
+    filters = visible_filters(svc.clean_filters(request.args), hidden_figures(sandbox, current_user))
     sort = request.args.get("sort", "id")
     page = svc.customer_page(sandbox, filters, sort, request.args.get("page", 1, type=int))
     form = SegmentForm(filters=json.dumps(filters, ensure_ascii=False))
@@ -50,7 +51,7 @@ def customer(sandbox_id: int, customer_id: int):
                  "WHERE customer_id = ? GROUP BY month", [customer_id])}
     months = svc.sandbox_months(sandbox)
     chart = bar_chart([(m[2:], float(monthly.get(m) or 0)) for m in months], "每月消费金额",
-                      y_format="{:,.0f}") if monthly else None
+                      y_format="{:,.0f}", x_label="月份(年-月)", y_label="消费金额(元)") if monthly else None
     orders = store.rows(sandbox, "SELECT * FROM orders WHERE customer_id = ? ORDER BY ordered_on DESC, id DESC "
                                  "LIMIT 20", [customer_id])
     lines: dict[int, list] = {}
@@ -127,6 +128,7 @@ def segments(sandbox_id: int):
             filters = svc.clean_filters(json.loads(form.filters.data or "{}"))
         except (ValueError, AttributeError):
             filters = {}
+        filters = visible_filters(filters, hidden_figures(sandbox, current_user))
         existing = db.session.scalar(sa.select(SbSegment).where(
             SbSegment.sandbox_id == sandbox.id, SbSegment.user_id == current_user.id, SbSegment.name == form.name.data))
         if existing:
@@ -141,8 +143,10 @@ def segments(sandbox_id: int):
     if request.method == "POST":
         flash("细分未保存：" + "；".join(e for errors in form.errors.values() for e in errors), "warning")
     rows = []
+    hidden = hidden_figures(sandbox, current_user)
     for segment in svc.segments_of(sandbox.id, current_user.id):
-        rows.append((segment, len(svc.segment_customer_ids(sandbox, segment.filters)),
+        shown = visible_filters(segment.filters, hidden) == segment.filters  # no count by a hidden figure
+        rows.append((segment, len(svc.segment_customer_ids(sandbox, segment.filters)) if shown else None,
                      svc.describe_filters(segment.filters)))
     return render_template("sandbox/segments.html", sandbox=sandbox, rows=rows, delete_form=SegmentForm())
 

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.formutil import choices
 from app.models.classes import SchoolClass
 from app.models.sandbox import SbCaseRun, SbExerciseAttempt
-from app.sandbox import bp, work
+from app.sandbox import bp, feedback, work
 from app.sandbox import services as svc
 from app.sandbox.analysis import View
 from app.sandbox.cases import CASES
@@ -43,7 +43,8 @@ def exercise(sandbox_id: int, key: str):
         abort(404)
     assignment = work.assignment_for(request.args.get("assignment", type=int), sandbox, key, current_user)
     run = work.case_run_for(request.args.get("case", type=int), sandbox)
-    variant = 0 if assignment else max(0, request.args.get("v", 0, type=int))
+    variant = (work.assignment_variant(assignment) if assignment
+               else min(max(0, request.args.get("v", 0, type=int)), work.ASSIGNMENT_VARIANT_BASE - 1))
     params = ex.make_params(sandbox, current_user.id, variant)
     ctx = work.exercise_context(sandbox, current_user.id)
     blocked = work.attempt_blocker(assignment, current_user.id) if assignment else None
@@ -58,18 +59,30 @@ def exercise(sandbox_id: int, key: str):
                 case_run_id=run.id if run else None, assignment_id=assignment.id if assignment else None,
                 params={**params, "variant": variant}, answer=answer, score=result.score, feedback=result.feedback))
             db.session.commit()
-        args = {k: v for k, v in (("v", variant or None), ("case", run.id if run else None),
+        practice_variant = variant if variant and not assignment else None
+        args = {k: v for k, v in (("v", practice_variant), ("case", run.id if run else None),
                                   ("assignment", assignment.id if assignment else None)) if v}
         return redirect(url_for("sandbox.exercise", sandbox_id=sandbox.id, key=key, **args) + "#result")
     attempts = db.session.scalars(sa.select(SbExerciseAttempt).where(
         SbExerciseAttempt.sandbox_id == sandbox.id, SbExerciseAttempt.user_id == current_user.id,
         SbExerciseAttempt.exercise_key == key).order_by(SbExerciseAttempt.id.desc()).limit(20)).all()
+    if assignment:
+        attempts = [a for a in attempts if a.assignment_id == assignment.id]
     mine = [a for a in attempts if a.params.get("variant", 0) == variant]
+    latest = mine[0] if mine else None
+    mode = feedback.mode(latest, assignment, blocked, work.phase(assignment) if assignment else None)
     return render_template("sandbox/exercise.html", sandbox=sandbox, ex=ex, params=params, prompt=ex.prompt(params),
-                           fields=ex.fields(params, ctx), attempts=attempts, latest=mine[0] if mine else None,
+                           fields=ex.fields(params, ctx), attempts=attempts, latest=latest, mode=mode,
+                           method=feedback.method_lines(key), hidden_note=reveal_note(sandbox),
                            variant=variant, run=run, assignment=assignment, blocked=blocked,
-                           show_feedback=work.feedback_visible(assignment), items=work.related_items(ex.topic),
+                           items=work.related_items(ex.topic),
                            case_items=work.case_items_for_topic(ex.topic))
+
+
+def reveal_note(sandbox) -> str:
+    from app.sandbox.reveal import hidden_figures, hidden_note
+
+    return hidden_note(hidden_figures(sandbox, current_user))
 
 
 # ---------------------------------------------------------------------------------------------------- cases
@@ -168,7 +181,11 @@ def assign(class_id: int):
     if form.validate_on_submit():
         sandbox = next(s for s in sandboxes if str(s.id) == form.sandbox_id.data)
         assignment = work.create_assignment(school_class, sandbox, form.exercise_key.data, form.title.data,
-                                            form.points.data, from_local(form.closes_at.data), current_user.id)
+                                            form.points.data, work.local_to_utc(form.closes_at.data), current_user.id,
+                                            opens_at=work.local_to_utc(form.opens_at.data),
+                                            attempts_allowed=form.attempts_allowed.data,
+                                            grading_rule=form.grading_rule.data,
+                                            feedback_policy=form.feedback_policy.data)
         flash(f"已布置沙盒实训“{assignment.title}”。", "success")
         return redirect(url_for("sandbox.exercises", sandbox_id=sandbox.id))
     return render_template("sandbox/assign.html", form=form, school_class=school_class, has_sandboxes=bool(sandboxes))

@@ -22,10 +22,13 @@ DICTIONARY_NAME = "data_dictionary.csv"
 
 # name -> (Chinese label, the query its rows come from). Money and ratios are rounded as the pages show them.
 EXPORTS: dict[str, tuple[str, str]] = {
-    "customers": ("客户(含订单汇总、RFM、价值层级、推断的生命周期阶段)",
+    "customers": ("客户(含订单汇总)",
                   "SELECT id, name, phone, province, city, company, kind, settlement, channel, acquired_on, owner, "
                   "gender, birth_year, coalesce(n_orders, 0) AS n_orders, round(coalesce(revenue, 0), 2) AS revenue, "
-                  "last_order_on, rfm, tier, stage FROM customer_list ORDER BY id"),
+                  "last_order_on FROM customer_list ORDER BY id"),
+    # derived figures that answer exercises: the instructor's file, not in the students' zip (app/sandbox/reveal.py)
+    "customer_metrics": ("客户指标(RFM、价值层级、推断的生命周期阶段;仅教师可下载)",
+                         "SELECT id AS customer_id, rfm, r, f, m, tier, stage FROM customer_list ORDER BY id"),
     "orders": ("订单(每行一笔订单,金额为订单实付金额)",
                "SELECT o.id AS order_id, o.customer_id, o.ordered_on, round(o.amount, 2) AS amount, "
                "round(o.cost, 2) AS cost, o.channel, o.hour, coalesce(l.n_lines, 0) AS n_lines, "
@@ -48,6 +51,9 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "campaigns": ("历史营销活动", "SELECT * FROM campaigns ORDER BY id"),
 }
 
+INSTRUCTOR_EXPORTS = frozenset({"customer_metrics"})
+STUDENT_EXPORTS = tuple(name for name in EXPORTS if name not in INSTRUCTOR_EXPORTS)  # what the zip holds
+
 # file -> [(column, meaning, unit)]: on the downloads page and, as data_dictionary.csv, in the zip
 DICTIONARY: dict[str, list[tuple[str, str, str]]] = {
     "customers": [
@@ -57,8 +63,12 @@ DICTIONARY: dict[str, list[tuple[str, str, str]]] = {
         ("owner", "客户经理", ""), ("gender", "性别", ""), ("birth_year", "出生年份", "年"),
         ("n_orders", "历史期内的订单数", "笔"), ("revenue", "历史期内的累计消费(订单金额之和)", "元"),
         ("last_order_on", "最近一次购买日期(无订单为空)", "日期 YYYY-MM-DD"),
-        ("rfm", "RFM 单元格(R、F、M 各 1–5 分,5 最好)", "三位数字"), ("tier", "价值层级(按贡献利润)", ""),
-        ("stage", "按数据推断的生命周期阶段", ""),
+    ],
+    "customer_metrics": [
+        ("customer_id", "客户编号(对应 customers.id)", ""),
+        ("rfm", "RFM 单元格(R、F、M 各 1–5 分,5 最好)", "三位数字"), ("r", "R 得分", "分(1–5)"),
+        ("f", "F 得分", "分(1–5)"), ("m", "M 得分", "分(1–5)"), ("tier", "价值层级(按贡献利润)", ""),
+        ("stage", "按数据推断的生命周期阶段(潜在客户 = 从未购买)", ""),
     ],
     "orders": [
         ("order_id", "订单编号", ""), ("customer_id", "客户编号(对应 customers.id)", ""),
@@ -127,6 +137,8 @@ def write_dictionary(target: Path) -> None:
         writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow(["file", "column", "meaning", "unit"])
         for name, columns in DICTIONARY.items():
+            if name in INSTRUCTOR_EXPORTS:
+                continue
             for column, meaning, unit in columns:
                 writer.writerow([f"{name}.csv", column, meaning, unit])
 
@@ -159,7 +171,7 @@ def build_exports(sandbox: Any, report: Any = None) -> dict[str, int]:
     if report:
         report(len(EXPORTS), len(EXPORTS) + 2, "正在打包……")
     with zipfile.ZipFile(work / ZIP_NAME, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        for name in (*EXPORTS, DICTIONARY_NAME.removesuffix(".csv")):
+        for name in (*STUDENT_EXPORTS, DICTIONARY_NAME.removesuffix(".csv")):
             archive.write(work / f"{name}.csv", f"{name}.csv")
     shutil.rmtree(target, ignore_errors=True)
     try:

@@ -111,3 +111,18 @@ def sandbox_block(class_id: int) -> dict[str, Any]:
         return {"sandboxes": [], "manage": False}
     sandboxes = db.session.scalars(sa.select(Sandbox).where(Sandbox.class_id == class_id).order_by(Sandbox.id)).all()
     return {"sandboxes": sandboxes, "manage": school_class.can_manage(current_user)}
+
+
+@bp.app_template_global("sb_hidden")
+def sb_hidden(sandbox: Sandbox) -> frozenset[str]:
+    """The derived figures the viewer may not see on this sandbox's pages now (``reveal.hidden_figures``)."""
+    from app.sandbox.reveal import hidden_figures
+
+    return hidden_figures(sandbox, current_user)
+
+
+@bp.app_template_global("sb_hidden_note")
+def sb_hidden_note(hidden: frozenset[str]) -> str:
+    from app.sandbox.reveal import hidden_note
+
+    return hidden_note(hidden)

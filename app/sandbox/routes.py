@@ -15,7 +15,7 @@ from app.models.sandbox import SbCaseRun
 from app.sandbox import analysis, bp, store, tasks  # noqa: F401  (tasks registers the sandbox's jobs)
 from app.sandbox import services as svc
 from app.sandbox.cases import CASES
-from app.sandbox.exports import DICTIONARY, EXPORTS, ZIP_NAME, export_path, exports_ready
+from app.sandbox.exports import DICTIONARY, EXPORTS, INSTRUCTOR_EXPORTS, ZIP_NAME, export_path, exports_ready
 from app.sandbox.forms import CreateSandboxForm, ResetForm
 
 
@@ -74,7 +74,8 @@ def dashboard(sandbox_id: int):
     summary = analysis.cached(sandbox, "dashboard", lambda: _summary(sandbox), persist=True)
     monthly = summary["monthly"]
     top = max([v for _, v in monthly] + [1])
-    chart = line_chart([(m[2:], float(v)) for m, v in monthly], "每月销售额", y_max=top * 1.1, y_format="{:,.0f}")
+    chart = line_chart([(m[2:], float(v)) for m, v in monthly], "每月销售额", y_max=top * 1.1, y_format="{:,.0f}",
+                       x_label="月份(年-月)", y_label="销售额(元)")
     runs = db.session.scalars(sa.select(SbCaseRun).where(SbCaseRun.sandbox_id == sandbox.id)).all()
     return render_template("sandbox/dashboard.html", sandbox=sandbox, manage=manage, s=summary, chart=chart,
                            reset_form=ResetForm() if manage else None, runs=runs, cases=CASES,
@@ -141,7 +142,10 @@ def delete(sandbox_id: int):
 @login_required
 def downloads(sandbox_id: int):
     sandbox = svc.sandbox_or_404(sandbox_id, current_user)
-    return render_template("sandbox/downloads.html", sandbox=sandbox, exports=EXPORTS, dictionary=DICTIONARY,
+    shown = EXPORTS if svc.can_manage(sandbox, current_user) else {
+        k: v for k, v in EXPORTS.items() if k not in INSTRUCTOR_EXPORTS}
+    return render_template("sandbox/downloads.html", sandbox=sandbox, exports=shown,
+                           dictionary={k: v for k, v in DICTIONARY.items() if k in shown},
                            ready=exports_ready(sandbox), zip_name=ZIP_NAME)
 
 
@@ -152,6 +156,8 @@ def download(sandbox_id: int, name: str):
     sandbox = svc.sandbox_or_404(sandbox_id, current_user)
     if name != ZIP_NAME and name.removesuffix(".csv") not in EXPORTS:
         abort(404)
+    if name.removesuffix(".csv") in INSTRUCTOR_EXPORTS and not svc.can_manage(sandbox, current_user):
+        abort(403)  # derived figures that answer exercises (app/sandbox/reveal.py)
     path = export_path(sandbox, name)
     if not path.is_file():
         job = jobs.enqueue("sandbox.export", sandbox_id=sandbox.id, user_id=current_user.id,

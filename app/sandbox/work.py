@@ -87,8 +87,11 @@ def phase(assignment: Any) -> str:
 
 def attempt_blocker(assignment: Any, user_id: int) -> str | None:
     """Why the student may not submit now (not open yet, attempts used up), or None."""
-    if phase(assignment) == "upcoming":
+    state = phase(assignment)
+    if state == "upcoming":
         return "作业尚未开放。"
+    if state == "closed":
+        return "作业已截止,不再接受提交。"
     if assignment.attempts_allowed:
         used = db.session.scalar(sa.select(sa.func.count()).select_from(SbExerciseAttempt).where(
             SbExerciseAttempt.assignment_id == assignment.id, SbExerciseAttempt.user_id == user_id)) or 0
@@ -97,22 +100,24 @@ def attempt_blocker(assignment: Any, user_id: int) -> str | None:
     return None
 
 
-def feedback_visible(assignment: Any) -> bool:
-    if assignment is None:
-        return True
-    if assignment.feedback_policy == "never":
-        return False
-    if assignment.feedback_policy == "after_close":
-        return phase(assignment) == "closed"
-    return True
+def assignment_variant(assignment: Any) -> int:
+    """The parameter variant of an assignment: its own numbers, never those of the practice variants 0, 1, 2 ..."""
+    return ASSIGNMENT_VARIANT_BASE + int(assignment.id)
+
+
+ASSIGNMENT_VARIANT_BASE = 100_000
 
 
 def create_assignment(school_class: SchoolClass, sandbox: Sandbox, key: str, title: str, points: float,
-                      closes_at: datetime | None, user_id: int) -> Any:
+                      closes_at: datetime | None, user_id: int, *, opens_at: datetime | None = None,
+                      attempts_allowed: int = 1, grading_rule: str = "highest",
+                      feedback_policy: str = "after_submit") -> Any:
+    """An exercise assignment with a quiz's settings: window, attempts, counting rule and feedback policy."""
     from app.models.assignments import Assignment
 
-    assignment = Assignment(class_id=school_class.id, kind=KIND, title=title, closes_at=closes_at,
-                            attempts_allowed=0, grading_rule="highest", created_by_id=user_id,
+    assignment = Assignment(class_id=school_class.id, kind=KIND, title=title, opens_at=opens_at, closes_at=closes_at,
+                            attempts_allowed=attempts_allowed, grading_rule=grading_rule,
+                            feedback_policy=feedback_policy, created_by_id=user_id,
                             settings={"sandbox_id": sandbox.id, "exercise_key": key, "points": float(points)})
     db.session.add(assignment)
     db.session.commit()
@@ -241,11 +246,13 @@ def case_findings(case: Case, sandbox: Sandbox) -> list[str]:
             lines.append(f"模拟时“埋下”的规则：{rule['antecedent']} → {rule['consequent']}（买前者的订单有 "
                          f"{rule['planted_probability']:.0%} 的机会加购后者）。")
     elif case.key == "cosmetics":
-        member = c["channel"] == "校园活动"
+        bought = c["stage"] != "潜在客户"  # churn counts customers who bought (prospects never did)
+        member = (c["channel"] == "校园活动") & bought
+        others = (c["channel"] != "校园活动") & bought
         lost = c["stage"] == "已流失"
-        if member.any():
-            lines.append(f"“校园活动”入会的会员 {int(member.sum())} 位，流失率 {lost[member].mean():.1%}；"
-                         f"其他客户流失率 {lost[~member].mean():.1%}。")
+        if member.any() and others.any():
+            lines.append(f"“校园活动”入会且有过购买的会员 {int(member.sum())} 位,流失率 {lost[member].mean():.1%};"
+                         f"其他客户流失率 {lost[others].mean():.1%}。")
         for year, shares in sorted((truth.get("cohort_retention") or {}).items()):
             if shares:
                 lines.append(f"{year} 届会员：一年后仍是客户的比例 {shares[0]:.0%}"

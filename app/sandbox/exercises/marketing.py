@@ -107,12 +107,13 @@ class CampaignBudget(Exercise):
                 "max_contacts": int((budget - fixed) // per_contact) if per_contact else contacts}
 
     def prompt(self, params):
-        return [f"预算 {money(params['budget'])}，渠道“{params['channel']}”：固定成本 {money(params['fixed'])},"
-                f"每触达一位客户 {money(params['per_contact'])}，所以最多触达 {params['max_contacts']} 位客户。",
-                "先在“客户”页用筛选条件保存一个细分（例如按 RFM、价值层级、生命周期），再在这里选它作为目标。"
-                "细分人数超过预算时，从中随机抽取能负担的人数（所以细分本身要选准、人数要合适）。",
-                "评分看预期 ROI =（预期响应收入 − 成本）÷ 成本：与随机联系同样人数相比，你的提升达到"
-                "“最优名单”可能提升的一半即得满分，按比例给分。"]
+        return [f"预算 {money(params['budget'])},渠道“{params['channel']}”:固定成本 {money(params['fixed'])},"
+                f"每触达一位客户 {money(params['per_contact'])},所以最多触达 {params['max_contacts']} 位客户。",
+                "先在“客户”页用筛选条件保存一个细分(例如按城市、客户类型;RFM、价值层级、生命周期的筛选在相关练习"
+                "提交后可用),再在这里选它作为目标。"
+                "细分人数超过预算时,从中随机抽取能负担的人数(所以细分本身要选准、人数要合适)。",
+                "评分看预期 ROI =(预期响应收入 − 成本)÷ 成本:与随机联系同样人数相比,你的提升达到"
+                "“最优名单”可能提升的一半即得满分,按比例给分。"]
 
     def fields(self, params, ctx=None):
         options = [(str(s.id), s.name) for s in (ctx or {}).get("segments", [])]
