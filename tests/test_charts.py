@@ -16,7 +16,9 @@ MONTHS = [f"{y % 100:02d}-{m:02d}" for y in (2024, 2025) for m in range(1, 13)]
 
 
 def parse(svg):
-    root = ElementTree.fromstring(str(svg))
+    wrapper = ElementTree.fromstring(str(svg))  # the focusable region that scrolls a wide chart on a phone
+    assert wrapper.tag == "div" and wrapper.get("tabindex") == "0" and wrapper.get("aria-label")
+    root = wrapper.find(f"{NS}svg")
     texts = [(el, "".join(el.itertext())) for el in root.iter(f"{NS}text")]
     return root, texts
 

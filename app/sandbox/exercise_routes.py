@@ -181,8 +181,8 @@ def assign(class_id: int):
     if form.validate_on_submit():
         sandbox = next(s for s in sandboxes if str(s.id) == form.sandbox_id.data)
         assignment = work.create_assignment(school_class, sandbox, form.exercise_key.data, form.title.data,
-                                            form.points.data, work.local_to_utc(form.closes_at.data), current_user.id,
-                                            opens_at=work.local_to_utc(form.opens_at.data),
+                                            form.points.data, from_local(form.closes_at.data), current_user.id,
+                                            opens_at=from_local(form.opens_at.data),
                                             attempts_allowed=form.attempts_allowed.data,
                                             grading_rule=form.grading_rule.data,
                                             feedback_policy=form.feedback_policy.data)
