@@ -294,7 +294,7 @@ def scatter_plot(points: Sequence[tuple[float, float, int]], title: str, x_label
     y_ticks = [(y_lo + (y_hi - y_lo) * i / 4, label(y_lo + (y_hi - y_lo) * i / 4, y_format, log_y)) for i in range(5)]
     x_ticks = [(x_lo + (x_hi - x_lo) * i / 4, label(x_lo + (x_hi - x_lo) * i / 4, x_format, log_x)) for i in range(5)]
     plot_h = H - 40
-    y_text = y_label + ("(对数刻度)" if log_y else "")
+    y_text = y_label + ("（对数刻度）" if log_y else "")
     pad_l, parts = _y_axis(y_ticks, y_text, PAD_T, plot_h)
     width = W
     plot_w = width - pad_l - PAD_R - text_width(x_ticks[-1][1]) / 2
@@ -312,7 +312,7 @@ def scatter_plot(points: Sequence[tuple[float, float, int]], title: str, x_label
     for value, text in x_ticks:
         parts.append(_text(sx(value), PAD_T + plot_h + FONT + 4, text))
     parts.append(_text(pad_l + plot_w / 2, PAD_T + plot_h + FONT + 4 + LINE + 4,
-                       x_label + ("(对数刻度)" if log_x else ""), "middle", "axis-label"))
+                       x_label + ("（对数刻度）" if log_x else ""), "middle", "axis-label"))
     for x, y, group in points:
         parts.append(f'<circle cx="{sx(fx(x)):.1f}" cy="{sy(fy(y)):.1f}" r="2.6" '
                      f'fill="{PALETTE[group % len(PALETTE)]}" fill-opacity="0.55"/>')

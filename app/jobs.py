@@ -156,7 +156,7 @@ def run(job_id: int, on_progress: Report | None = None) -> None:
     except Exception as exc:
         db.session.rollback()
         log.exception("job %s (%s) failed", job_id, job.name)
-        message = exc.args[0] if isinstance(exc, JobError) and exc.args else "任务失败,详情见服务器日志。"
+        message = exc.args[0] if isinstance(exc, JobError) and exc.args else "任务失败，详情见服务器日志。"
         report.message = str(message)[:200]
         report.flush(status="failed", finished_at=now(), error=traceback.format_exc()[-4000:])
         if on_progress is None and _inline() and not isinstance(exc, JobError):
@@ -281,10 +281,10 @@ def worker_command() -> None:
 
     url = current_app.config.get("REDIS_URL")
     if not url:
-        raise click.ClickException("未设置 REDIS_URL:没有 Redis 时任务在应用进程内运行,不需要单独的 worker。")
+        raise click.ClickException("未设置 REDIS_URL：没有 Redis 时任务在应用进程内运行，不需要单独的 worker。")
     connection = Redis.from_url(url)
     name = current_app.config.get("JOBS_QUEUE", QUEUE_NAME)
-    click.echo(f"worker 已启动,队列 {name}({url})")
+    click.echo(f"worker 已启动，队列 {name}({url})")
     Worker([Queue(name, connection=connection)], connection=connection).work()
 
 

@@ -223,7 +223,7 @@ CAMPAIGN_TEMPLATES: tuple[tuple[str, str, str, Season], ...] = (
     ("{y}年沉睡客户唤醒", "电话", "超过 180 天未购买的客户", None),
     ("{y}年双十一大促", "短信", "全部客户", ((10, 25, 31), (11, 1, 11))),  # the pre-sale and 11 November
     ("{y}年年中答谢", "直邮", "VIP 客户与主要客户", ((6, 10, 30), (7, 1, 10))),  # 618 and the half-year close
-    ("{y}年随机抽样测试", "短信", "全部客户随机抽样 5%,作为对照组", None),
+    ("{y}年随机抽样测试", "短信", "全部客户随机抽样 5%，作为对照组", None),
     ("{y}年交叉销售推荐", "邮件", "购买过主力商品但未购买配套商品的客户", None),
 )
 CAMPAIGN_COSTS: dict[str, tuple[float, float]] = {  # channel -> (cost per contact, typical fixed cost)

@@ -85,7 +85,7 @@ def test_axis_labels_are_drawn(name):
     strings = visible_strings(CASES[name]())
     labels = {"dashboard": ["月份(年-月)", "销售额(元)"], "campaign": ["响应率(%)"], "satisfaction": ["复购比例(%)"],
               "months": ["消费金额(元)"], "stages": ["生命周期阶段"], "heat": ["F 得分", "R 得分"],
-              "scatter": ["最近购买距今天数", "消费金额 M(对数刻度)"], "multi": ["订单数(笔/人/月)"]}[name]
+              "scatter": ["最近购买距今天数", "消费金额 M（对数刻度）"], "multi": ["订单数(笔/人/月)"]}[name]
     for label in labels:
         assert label in strings, (name, label)
 

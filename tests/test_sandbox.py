@@ -408,9 +408,9 @@ def test_downloads_are_order_level_with_a_data_dictionary(app, client, world):
     archive = zipfile.ZipFile(io.BytesIO(fetch_download(client, f"{base}/sandbox_data.zip").get_data()))
     assert set(archive.namelist()) == {f"{n}.csv" for n in files} | {"data_dictionary.csv"}
     dictionary = list(csv.reader(io.StringIO(archive.read("data_dictionary.csv").decode("utf-8-sig"))))
-    assert ["orders.csv", "amount", "订单金额(实付,等于该订单各明细金额之和)", "元"] in dictionary
+    assert ["orders.csv", "amount", "订单金额（实付，等于该订单各明细金额之和）", "元"] in dictionary
     html = client.get(base).get_data(as_text=True)
-    assert "数据字典" in html and "订单金额(实付" in html and "元/件" in html
+    assert "数据字典" in html and "订单金额（实付" in html and "元/件" in html
     assert client.get(f"{base}/secrets.csv").status_code == 404
 
 

@@ -39,11 +39,11 @@ def analysis_page(sandbox_id: int, page: str):
 def _rfm(sandbox):
     grid = analysis.rfm_grid(sandbox)
     chart = heat_map([f"R={r}" for r in range(5, 0, -1)], [f"F={f}" for f in range(1, 6)],
-                     grid["counts"].tolist(), "RFM 网格:各 R×F 格的客户数(人,颜色越深人越多)",
-                     x_label="F 得分(购买频率,5 最高)", y_label="R 得分(最近购买)")
+                     grid["counts"].tolist(), "RFM 网格：各 R×F 格的客户数（人，颜色越深人越多）",
+                     x_label="F 得分（购买频率，5 最高）", y_label="R 得分（最近购买）")
     m_chart = heat_map([f"R={r}" for r in range(5, 0, -1)], [f"F={f}" for f in range(1, 6)],
-                       grid["mean_m"].tolist(), "各 R×F 格客户的平均 M 得分(分,1–5)", value_format="{:.1f}",
-                       x_label="F 得分(购买频率,5 最高)", y_label="R 得分(最近购买)")
+                       grid["mean_m"].tolist(), "各 R×F 格客户的平均 M 得分（分，1–5）", value_format="{:.1f}",
+                       x_label="F 得分（购买频率，5 最高）", y_label="R 得分（最近购买）")
     return _page("rfm", sandbox, chart=chart, m_chart=m_chart, cells=grid["cells"][:25])
 
 
@@ -51,12 +51,12 @@ def _pareto(sandbox):
     p = analysis.pareto_curve(sandbox)
     x, y = np.asarray(p["curve_x"]), np.asarray(p["curve_y"])
     picks = np.unique(np.linspace(0, x.size - 1, 41).astype(int))
-    chart = line_chart([(f"{x[i]:.0%}", float(y[i])) for i in picks], "帕累托曲线:客户按消费额从高到低累计的收入占比",
-                       x_label="客户占比(%,按消费额从高到低)", y_label="累计收入占比(%)")
+    chart = line_chart([(f"{x[i]:.0%}", float(y[i])) for i in picks], "帕累托曲线：客户按消费额从高到低累计的收入占比",
+                       x_label="客户占比（%，按消费额从高到低）", y_label="累计收入占比（%）")
     abc = {k: int((np.asarray(p["abc_class"]) == k).sum()) for k in "ABC"}
     tiers = analysis.tier_summary(sandbox)
     tier_chart = bar_chart([(t["tier"], t["share"]) for t in tiers], "各价值层级贡献的利润占比",
-                           x_label="价值层级", y_label="利润占比(%)")
+                           x_label="价值层级", y_label="利润占比（%）")
     return _page("pareto", sandbox, chart=chart, p=p, abc=abc, tiers=tiers, tier_chart=tier_chart)
 
 
@@ -65,15 +65,15 @@ def _lifecycle(sandbox):
     counts = data["counts"]
     total = sum(counts.values()) or 1
     dist = bar_chart([(s, counts[s] / total) for s in analysis.STAGE_ORDER], "各阶段客户占比",
-                     x_label="生命周期阶段", y_label="客户占比(%)")
+                     x_label="生命周期阶段", y_label="客户占比（%）")
     textbook = [s for s in ("考察期", "形成期", "稳定期", "退化期")]
-    recent = bar_chart([(s, data["recent"][s]) for s in textbook], "近 3 个月平均每位客户每月订单数(按当前阶段)",
-                       y_format="{:.2f}", x_label="生命周期阶段", y_label="订单数(笔/人/月)")
+    recent = bar_chart([(s, data["recent"][s]) for s in textbook], "近 3 个月平均每位客户每月订单数（按当前阶段）",
+                       y_format="{:.2f}", x_label="生命周期阶段", y_label="订单数（笔/人/月）")
     months = svc.sandbox_months(sandbox)
     curves = multi_line_chart([m[2:] for m in months],
                               [(s, [float(v) for v in data["curves"][s]]) for s in analysis.STAGE_ORDER if counts[s]],
-                              "按当前阶段分组:每位客户每月平均订单数", y_format="{:.2f}",
-                              x_label="月份(年-月)", y_label="订单数(笔/人/月)")
+                              "按当前阶段分组：每位客户每月平均订单数", y_format="{:.2f}",
+                              x_label="月份（年-月）", y_label="订单数（笔/人/月）")
     return _page("lifecycle", sandbox, counts=counts, total=total, dist=dist, recent=recent, curves=curves)
 
 
@@ -115,8 +115,8 @@ def _satisfaction(sandbox):
     bins = analysis.satisfaction_bins(sandbox)
     data = analysis.satisfaction(sandbox)
     chart = bar_chart([(b["label"], b["rate"] or 0.0) for b in bins],
-                      f"调查后 {analysis.REPURCHASE_DAYS} 天内复购的比例(按满意度 c=b/a 分组)", y_max=1.0,
-                      x_label="满意度 c = b/a 分组", y_label="复购比例(%)")
+                      f"调查后 {analysis.REPURCHASE_DAYS} 天内复购的比例（按满意度 c=b/a 分组）", y_max=1.0,
+                      x_label="满意度 c = b/a 分组", y_label="复购比例（%）")
     sel = np.asarray(data["observable"])
     c = np.asarray(data["c"])
     points = [(float(c[i]), float(data["repurchased"][i]), 0) for i in np.flatnonzero(sel)[:SCATTER_POINTS]]

@@ -63,4 +63,4 @@ def comparison_chart(run: SbCampaignRun) -> Markup | None:
         return None
     c, b = run.result["campaign"], run.result["baseline"]
     return bar_chart([("本次活动 响应率", c["response_rate"]), ("随机对照 响应率", b["response_rate"])],
-                     "响应率:目标客户 vs 随机抽取的同等人数", y_format="{:.1%}", y_label="响应率(%)")
+                     "响应率：目标客户 vs 随机抽取的同等人数", y_format="{:.1%}", y_label="响应率（%）")

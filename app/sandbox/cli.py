@@ -136,4 +136,4 @@ def export_command(sandbox_id: int, output: Path) -> None:
         shutil.copyfile(export_dir(sandbox) / name, output / name)
     for name, n in job.result["rows"].items():
         click.echo(f"{output / (name + '.csv')}\t{n} 行")
-    click.echo(f"数据字典 {output / DICTIONARY_NAME};全部打包 {output / ZIP_NAME}({time.perf_counter() - started:.1f} 秒)")
+    click.echo(f"数据字典 {output / DICTIONARY_NAME}；全部打包 {output / ZIP_NAME}({time.perf_counter() - started:.1f} 秒)")

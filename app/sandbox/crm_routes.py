@@ -51,7 +51,7 @@ def customer(sandbox_id: int, customer_id: int):
                  "WHERE customer_id = ? GROUP BY month", [customer_id])}
     months = svc.sandbox_months(sandbox)
     chart = bar_chart([(m[2:], float(monthly.get(m) or 0)) for m in months], "每月消费金额",
-                      y_format="{:,.0f}", x_label="月份(年-月)", y_label="消费金额(元)") if monthly else None
+                      y_format="{:,.0f}", x_label="月份（年-月）", y_label="消费金额（元）") if monthly else None
     orders = store.rows(sandbox, "SELECT * FROM orders WHERE customer_id = ? ORDER BY ordered_on DESC, id DESC "
                                  "LIMIT 20", [customer_id])
     lines: dict[int, list] = {}

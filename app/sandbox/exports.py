@@ -22,19 +22,19 @@ DICTIONARY_NAME = "data_dictionary.csv"
 
 # name -> (Chinese label, the query its rows come from). Money and ratios are rounded as the pages show them.
 EXPORTS: dict[str, tuple[str, str]] = {
-    "customers": ("客户(含订单汇总)",
+    "customers": ("客户（含订单汇总）",
                   "SELECT id, name, phone, province, city, company, kind, settlement, channel, acquired_on, owner, "
                   "gender, birth_year, coalesce(n_orders, 0) AS n_orders, round(coalesce(revenue, 0), 2) AS revenue, "
                   "last_order_on FROM customer_list ORDER BY id"),
     # derived figures that answer exercises: the instructor's file, not in the students' zip (app/sandbox/reveal.py)
-    "customer_metrics": ("客户指标(RFM、价值层级、推断的生命周期阶段;仅教师可下载)",
+    "customer_metrics": ("客户指标（RFM、价值层级、推断的生命周期阶段；仅教师可下载）",
                          "SELECT id AS customer_id, rfm, r, f, m, tier, stage FROM customer_list ORDER BY id"),
-    "orders": ("订单(每行一笔订单,金额为订单实付金额)",
+    "orders": ("订单（每行一笔订单，金额为订单实付金额）",
                "SELECT o.id AS order_id, o.customer_id, o.ordered_on, round(o.amount, 2) AS amount, "
                "round(o.cost, 2) AS cost, o.channel, o.hour, coalesce(l.n_lines, 0) AS n_lines, "
                "coalesce(l.items, 0) AS items FROM orders o LEFT JOIN (SELECT order_id, count(*) AS n_lines, "
                "sum(quantity) AS items FROM order_lines GROUP BY order_id) l ON l.order_id = o.id ORDER BY o.id"),
-    "order_lines": ("订单明细(每行一个商品)",
+    "order_lines": ("订单明细（每行一个商品）",
                     "SELECT l.id AS line_id, l.order_id, l.product_id, p.name AS product_name, p.category, "
                     "l.quantity, round(l.unit_price, 2) AS unit_price, "
                     "round(l.quantity * l.unit_price, 2) AS line_amount FROM order_lines l "
@@ -45,7 +45,7 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "tickets": ("服务工单", "SELECT id, customer_id, opened_on, type, priority, status, resolution, "
                             "round(hours_to_resolve, 4) AS hours_to_resolve, "
                             "CAST(satisfied_with_handling AS INTEGER) AS satisfied_with_handling FROM tickets ORDER BY id"),
-    "surveys": ("满意度调查(a=期望,b=感知,c=b/a)",
+    "surveys": ("满意度调查（a=期望，b=感知，c=b/a）",
                 "SELECT id, customer_id, surveyed_on, expectation_a, perception_b, round(satisfaction_c, 4) AS "
                 "satisfaction_c, CAST(would_recommend AS INTEGER) AS would_recommend FROM surveys ORDER BY id"),
     "campaigns": ("历史营销活动", "SELECT * FROM campaigns ORDER BY id"),
@@ -58,27 +58,27 @@ STUDENT_EXPORTS = tuple(name for name in EXPORTS if name not in INSTRUCTOR_EXPOR
 DICTIONARY: dict[str, list[tuple[str, str, str]]] = {
     "customers": [
         ("id", "客户编号", ""), ("name", "姓名", ""), ("phone", "电话", ""), ("province", "省份", ""),
-        ("city", "城市", ""), ("company", "公司(企业客户)", ""), ("kind", "客户类型", ""),
+        ("city", "城市", ""), ("company", "公司（企业客户）", ""), ("kind", "客户类型", ""),
         ("settlement", "结算方式", ""), ("channel", "获客渠道", ""), ("acquired_on", "获客日期", "日期 YYYY-MM-DD"),
         ("owner", "客户经理", ""), ("gender", "性别", ""), ("birth_year", "出生年份", "年"),
-        ("n_orders", "历史期内的订单数", "笔"), ("revenue", "历史期内的累计消费(订单金额之和)", "元"),
-        ("last_order_on", "最近一次购买日期(无订单为空)", "日期 YYYY-MM-DD"),
+        ("n_orders", "历史期内的订单数", "笔"), ("revenue", "历史期内的累计消费（订单金额之和）", "元"),
+        ("last_order_on", "最近一次购买日期（无订单为空）", "日期 YYYY-MM-DD"),
     ],
     "customer_metrics": [
-        ("customer_id", "客户编号(对应 customers.id)", ""),
-        ("rfm", "RFM 单元格(R、F、M 各 1–5 分,5 最好)", "三位数字"), ("r", "R 得分", "分(1–5)"),
-        ("f", "F 得分", "分(1–5)"), ("m", "M 得分", "分(1–5)"), ("tier", "价值层级(按贡献利润)", ""),
-        ("stage", "按数据推断的生命周期阶段(潜在客户 = 从未购买)", ""),
+        ("customer_id", "客户编号（对应 customers.id）", ""),
+        ("rfm", "RFM 单元格（R、F、M 各 1–5 分，5 最好）", "三位数字"), ("r", "R 得分", "分（1–5）"),
+        ("f", "F 得分", "分（1–5）"), ("m", "M 得分", "分（1–5）"), ("tier", "价值层级（按贡献利润）", ""),
+        ("stage", "按数据推断的生命周期阶段（潜在客户 = 从未购买）", ""),
     ],
     "orders": [
-        ("order_id", "订单编号", ""), ("customer_id", "客户编号(对应 customers.id)", ""),
-        ("ordered_on", "下单日期", "日期 YYYY-MM-DD"), ("amount", "订单金额(实付,等于该订单各明细金额之和)", "元"),
-        ("cost", "订单成本", "元"), ("channel", "下单渠道", ""), ("hour", "下单时刻", "时(0–23)"),
-        ("n_lines", "订单明细行数", "行"), ("items", "商品件数(各明细数量之和)", "件"),
+        ("order_id", "订单编号", ""), ("customer_id", "客户编号（对应 customers.id）", ""),
+        ("ordered_on", "下单日期", "日期 YYYY-MM-DD"), ("amount", "订单金额（实付，等于该订单各明细金额之和）", "元"),
+        ("cost", "订单成本", "元"), ("channel", "下单渠道", ""), ("hour", "下单时刻", "时（0–23）"),
+        ("n_lines", "订单明细行数", "行"), ("items", "商品件数（各明细数量之和）", "件"),
     ],
     "order_lines": [
-        ("line_id", "明细编号", ""), ("order_id", "订单编号(对应 orders.order_id)", ""),
-        ("product_id", "产品编号(对应 products.id)", ""), ("product_name", "产品名称", ""),
+        ("line_id", "明细编号", ""), ("order_id", "订单编号（对应 orders.order_id）", ""),
+        ("product_id", "产品编号（对应 products.id）", ""), ("product_name", "产品名称", ""),
         ("category", "产品类别", ""), ("quantity", "数量", "件"), ("unit_price", "成交单价", "元/件"),
         ("line_amount", "明细金额 = 数量 × 单价", "元"),
     ],
@@ -88,18 +88,18 @@ DICTIONARY: dict[str, list[tuple[str, str, str]]] = {
     ],
     "interactions": [
         ("id", "记录编号", ""), ("customer_id", "客户编号", ""), ("happened_on", "日期", "日期 YYYY-MM-DD"),
-        ("kind", "接触方式", ""), ("direction", "方向(呼入/呼出)", ""), ("rep", "员工", ""), ("note", "内容", ""),
+        ("kind", "接触方式", ""), ("direction", "方向（呼入/呼出）", ""), ("rep", "员工", ""), ("note", "内容", ""),
     ],
     "tickets": [
         ("id", "工单编号", ""), ("customer_id", "客户编号", ""), ("opened_on", "开单日期", "日期 YYYY-MM-DD"),
         ("type", "问题类型", ""), ("priority", "优先级", ""), ("status", "状态", ""),
         ("resolution", "处理结果", ""), ("hours_to_resolve", "处理用时", "小时"),
-        ("satisfied_with_handling", "客户对处理满意", "1 = 是,0 = 否"),
+        ("satisfied_with_handling", "客户对处理满意", "1 = 是，0 = 否"),
     ],
     "surveys": [
         ("id", "调查编号", ""), ("customer_id", "客户编号", ""), ("surveyed_on", "调查日期", "日期 YYYY-MM-DD"),
-        ("expectation_a", "期望 a", "分(1–10)"), ("perception_b", "感知 b", "分(1–10)"),
-        ("satisfaction_c", "满意度 c = b / a", "比值"), ("would_recommend", "愿意推荐", "1 = 是,0 = 否"),
+        ("expectation_a", "期望 a", "分（1–10）"), ("perception_b", "感知 b", "分（1–10）"),
+        ("satisfaction_c", "满意度 c = b / a", "比值"), ("would_recommend", "愿意推荐", "1 = 是，0 = 否"),
     ],
     "campaigns": [
         ("id", "活动编号", ""), ("name", "活动名称", ""), ("channel", "渠道", ""),

@@ -91,10 +91,10 @@ class AssignExerciseForm(FlaskForm):
     exercise_key = SelectField("实训题", validators=[InputRequired()])
     title = StringField("作业标题", filters=[strip], validators=[DataRequired(), Length(max=200)])
     points = FloatField("满分", default=10, validators=[InputRequired(), NumberRange(0.5, 1000)])
-    opens_at = DateTimeLocalField("开放时间(可选,留空为立即开放)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    closes_at = DateTimeLocalField("截止时间(可选)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    opens_at = DateTimeLocalField("开放时间（可选，留空为立即开放）", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    closes_at = DateTimeLocalField("截止时间（可选）", format="%Y-%m-%dT%H:%M", validators=[Optional()])
     # the same settings as a quiz (app/models/assignments.py)
-    attempts_allowed = IntegerField("允许提交次数(0 为不限)", default=1,
+    attempts_allowed = IntegerField("允许提交次数（0 为不限）", default=1,
                                     validators=[InputRequired(message="请填写允许提交的次数。"),
                                                 NumberRange(0, 100, message="提交次数应在 0–100 之间。")])
     grading_rule = SelectField("多次提交时计哪一次", choices=choices(GRADING_RULES.items()), default="highest")

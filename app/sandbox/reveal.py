@@ -120,6 +120,6 @@ def hidden_note(hidden: frozenset[str]) -> str:
     if not hidden:
         return ""
     names = "、".join(FIGURES[f] for f in FIGURES if f in hidden)
-    return (f"{names}要由你自己从原始数据算出来:在相关练习提交(或作业截止)之前,这些现成的结果不显示。"
+    return (f"{names}要由你自己从原始数据算出来：在相关练习提交（或作业截止）之前，这些现成的结果不显示。"
             "客户、订单、明细、工单等原始数据都可以查看和下载。")
 

@@ -75,7 +75,7 @@ def dashboard(sandbox_id: int):
     monthly = summary["monthly"]
     top = max([v for _, v in monthly] + [1])
     chart = line_chart([(m[2:], float(v)) for m, v in monthly], "每月销售额", y_max=top * 1.1, y_format="{:,.0f}",
-                       x_label="月份(年-月)", y_label="销售额(元)")
+                       x_label="月份（年-月）", y_label="销售额（元）")
     runs = db.session.scalars(sa.select(SbCaseRun).where(SbCaseRun.sandbox_id == sandbox.id)).all()
     return render_template("sandbox/dashboard.html", sandbox=sandbox, manage=manage, s=summary, chart=chart,
                            reset_form=ResetForm() if manage else None, runs=runs, cases=CASES,
@@ -86,7 +86,7 @@ def dashboard(sandbox_id: int):
 def _missing_data(_error):
     """A ready sandbox whose data file is not on this machine (a lost volume, or not rebuilt after an upgrade)."""
     return render_template("error.html", code=503, title="沙盒数据暂不可用",
-                           message="这个沙盒的数据文件不在服务器上,请教师重置沙盒(按原参数重新生成)。"), 503
+                           message="这个沙盒的数据文件不在服务器上，请教师重置沙盒（按原参数重新生成）。"), 503
 
 
 def _summary(sandbox) -> dict:
@@ -132,7 +132,7 @@ def delete(sandbox_id: int):
         sandbox.status = "deleting"
         db.session.commit()
         job = jobs.enqueue("sandbox.delete", sandbox_id=sandbox.id, user_id=current_user.id,
-                           title=f"删除沙盒:{title}", key=f"sandbox.delete:{sandbox.id}",
+                           title=f"删除沙盒：{title}", key=f"sandbox.delete:{sandbox.id}",
                            next_url=url_for("sandbox.index"))
         return redirect(url_for("jobs.show", job_id=job.id))
     return redirect(url_for("sandbox.dashboard", sandbox_id=sandbox_id))
@@ -161,7 +161,7 @@ def download(sandbox_id: int, name: str):
     path = export_path(sandbox, name)
     if not path.is_file():
         job = jobs.enqueue("sandbox.export", sandbox_id=sandbox.id, user_id=current_user.id,
-                           title=f"准备下载文件:{sandbox.title}",
+                           title=f"准备下载文件：{sandbox.title}",
                            key=f"sandbox.export:{sandbox.id}:{sandbox.version}:{current_user.id}",
                            next_url=url_for("sandbox.download", sandbox_id=sandbox.id, name=name))
         return redirect(url_for("jobs.show", job_id=job.id))

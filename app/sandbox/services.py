@@ -173,7 +173,7 @@ def build(sandbox_id: int, progress: Progress | None = None) -> Sandbox:
         sandbox.status = "ready"
         sandbox.ready_at = now()
         db.session.commit()
-        report(BUILD_STEPS, BUILD_STEPS, f"沙盒已就绪:{counts.get('customers', 0):,} 位客户,{counts.get('orders', 0):,} 笔订单。")
+        report(BUILD_STEPS, BUILD_STEPS, f"沙盒已就绪：{counts.get('customers', 0):,} 位客户，{counts.get('orders', 0):,} 笔订单。")
     except Exception:
         db.session.rollback()
         store.delete_version(sandbox_id, version)
@@ -256,7 +256,7 @@ def rebuild_missing(progress: Progress | None = None) -> list[int]:
         db.session.commit()
         rebuilt_sandbox = build(sandbox.id, progress)
         if recorded and rebuilt_sandbox.data_hash != recorded:
-            current_app.logger.warning("沙盒 %s 重建后的数据与原数据不同(生成器已更新)", sandbox.id)
+            current_app.logger.warning("沙盒 %s 重建后的数据与原数据不同（生成器已更新）", sandbox.id)
         rebuilt.append(sandbox.id)
     return rebuilt
 

@@ -37,7 +37,7 @@ def export(report: jobs.Report, sandbox_id: int, force: bool = False) -> dict[st
 
     sandbox = _sandbox(sandbox_id)
     if sandbox.status != "ready":
-        raise jobs.JobError("沙盒尚未就绪,不能导出。")
+        raise jobs.JobError("沙盒尚未就绪，不能导出。")
     if exports_ready(sandbox) and not force:  # another student's request built them a moment ago
         report(1, 1, "下载文件已准备好。")
         return {"rows": {}}

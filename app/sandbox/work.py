@@ -91,7 +91,7 @@ def attempt_blocker(assignment: Any, user_id: int) -> str | None:
     if state == "upcoming":
         return "作业尚未开放。"
     if state == "closed":
-        return "作业已截止,不再接受提交。"
+        return "作业已截止，不再接受提交。"
     if assignment.attempts_allowed:
         used = db.session.scalar(sa.select(sa.func.count()).select_from(SbExerciseAttempt).where(
             SbExerciseAttempt.assignment_id == assignment.id, SbExerciseAttempt.user_id == user_id)) or 0
@@ -251,7 +251,7 @@ def case_findings(case: Case, sandbox: Sandbox) -> list[str]:
         others = (c["channel"] != "校园活动") & bought
         lost = c["stage"] == "已流失"
         if member.any() and others.any():
-            lines.append(f"“校园活动”入会且有过购买的会员 {int(member.sum())} 位,流失率 {lost[member].mean():.1%};"
+            lines.append(f"“校园活动”入会且有过购买的会员 {int(member.sum())} 位，流失率 {lost[member].mean():.1%}；"
                          f"其他客户流失率 {lost[others].mean():.1%}。")
         for year, shares in sorted((truth.get("cohort_retention") or {}).items()):
             if shares:

@@ -1,4 +1,4 @@
-"""客户生命周期: stages of given customers, customers in decline, churn rate of a segment, member retention."""
+"""客户生命周期： stages of given customers, customers in decline, churn rate of a segment, member retention."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from app.sandbox.exercises.base import (
 
 STAGES = ("考察期", "形成期", "稳定期", "退化期", "已流失")
 PROSPECT = "潜在客户"  # never bought in the history: a prospect (未转化), not a lost customer
-STAGE_RULES = ("判断依据(课程:交易量在考察期较小,形成期快速增加,稳定期最大,退化期回落):"
-               "已流失 = 已连续 3 个月以上无订单,且按其以往的购买频率,这么久不买的可能性低于 5%;"
-               "考察期 = 获客不足 2 个月;形成期 = 获客(或流失后回归)不足 6 个月(回归客户 2 个月);"
-               "退化期 = 最近 3 个月的订单数不到其稳定水平所预期的一半(预期至少 3 单);其余为稳定期。"
-               "历史期内从未购买的是潜在客户(未转化),不算已流失。")
+STAGE_RULES = ("判断依据（课程：交易量在考察期较小，形成期快速增加，稳定期最大，退化期回落）："
+               "已流失 = 已连续 3 个月以上无订单，且按其以往的购买频率，这么久不买的可能性低于 5%；"
+               "考察期 = 获客不足 2 个月；形成期 = 获客（或流失后回归）不足 6 个月（回归客户 2 个月）；"
+               "退化期 = 最近 3 个月的订单数不到其稳定水平所预期的一半（预期至少 3 单）；其余为稳定期。"
+               "历史期内从未购买的是潜在客户（未转化），不算已流失。")
 
 
 def _monthly_orders(data, customer_id: int) -> list[int]:
@@ -115,10 +115,10 @@ class DeclineCustomers(Exercise):
 
     def prompt(self, params):
         ids = "、".join(str(i) for i in params["candidates"])
-        return [f"截至 {params['as_of']},下列客户中哪些处于退化期(与自身稳定时期相比,最近 3 个月交易量明显回落)?"
-                f"候选客户:{ids}。", STAGE_RULES,
-                "评分以上面的数据规则为准;容差:某位客户按规则判断与模拟中该客户的真实阶段不一致时,"
-                "选或不选都算对。按选错(多选或漏选)的人数扣分。"]
+        return [f"截至 {params['as_of']}，下列客户中哪些处于退化期（与自身稳定时期相比，最近 3 个月交易量明显回落）？"
+                f"候选客户：{ids}。", STAGE_RULES,
+                "评分以上面的数据规则为准；容差：某位客户按规则判断与模拟中该客户的真实阶段不一致时，"
+                "选或不选都算对。按选错（多选或漏选）的人数扣分。"]
 
     def fields(self, params, ctx=None):
         return [Field("declining", "处于退化期的客户（可多选）", "multi",
@@ -135,18 +135,18 @@ class DeclineCustomers(Exercise):
         chosen = set(answer.get("declining") or [])
         wrong = (chosen - must - either) | (must - chosen)
         score = max(0.0, 1.0 - len(wrong) / max(len(must | either), 1))
-        lines = [f"按数据规则处于退化期的是:{'、'.join(sorted(rule, key=int)) or '无'}。"]
+        lines = [f"按数据规则处于退化期的是：{'、'.join(sorted(rule, key=int)) or '无'}。"]
         for cid in sorted(either, key=int):
             i = data.index([int(cid)])[0]
-            lines.append(f"客户 {cid}:按数据规则为{c['stage'][i]},模拟中的真实阶段为{true_stage[int(cid) - 1]};"
-                         "两者不一致,选或不选都算对。")
+            lines.append(f"客户 {cid}：按数据规则为{c['stage'][i]}，模拟中的真实阶段为{true_stage[int(cid) - 1]};"
+                         "两者不一致，选或不选都算对。")
         for cid in sorted(chosen - must - either, key=int):
             i = data.index([int(cid)])[0]
-            lines.append(f"客户 {cid} 不是退化期而是{c['stage'][i]}:近 6 个月每月订单 {_monthly_orders(data, int(cid))[-6:]}。")
+            lines.append(f"客户 {cid} 不是退化期而是{c['stage'][i]}：近 6 个月每月订单 {_monthly_orders(data, int(cid))[-6:]}。")
         for cid in sorted(must - chosen, key=int):
-            lines.append(f"漏选客户 {cid}:近 6 个月每月订单 {_monthly_orders(data, int(cid))[-6:]},明显低于其稳定水平。")
+            lines.append(f"漏选客户 {cid}：近 6 个月每月订单 {_monthly_orders(data, int(cid))[-6:]}，明显低于其稳定水平。")
         if score == 1:
-            lines.append("全部找对。下一步:按价值分层决定先挽留谁,主动联系了解原因(而不是等客户打电话来)。")
+            lines.append("全部找对。下一步：按价值分层决定先挽留谁，主动联系了解原因（而不是等客户打电话来）。")
         return Result(score, lines, {"declining": sorted(rule, key=int)})
 
 
@@ -172,10 +172,10 @@ class SegmentChurnRate(Exercise):
 
     def prompt(self, params):
         label = SEGMENT_FIELDS[params["field"]]
-        return [f"在{label}为“{params['value']}”的全部客户中,流失率是多少?",
+        return [f"在{label}为“{params['value']}”的全部客户中，流失率是多少？",
                 "流失率 = 该细分中生命周期阶段为“已流失”的客户数 ÷ 该细分中有过购买的客户数"
-                "(从未购买的是潜在客户,不在分母中)。阶段按下面的规则从订单数据判断。", STAGE_RULES,
-                "以百分数作答,误差 ±0.5 个百分点内得满分,±2 个百分点内得一半分。"]
+                "（从未购买的是潜在客户，不在分母中）。阶段按下面的规则从订单数据判断。", STAGE_RULES,
+                "以百分数作答，误差 ±0.5 个百分点内得满分，±2 个百分点内得一半分。"]
 
     def fields(self, params, ctx=None):
         return [Field("percent", "流失率（%）", "number")]
@@ -193,15 +193,15 @@ class SegmentChurnRate(Exercise):
         value = None if given is None else given / 100
         score = grade_number(value, right, 0.005, 0.02)
         label = SEGMENT_FIELDS[params["field"]]
-        lines = [f"{label}“{params['value']}”有过购买的客户共 {int(in_segment.sum())} 位,其中已流失 "
-                 f"{int((in_segment & (c['stage'] == '已流失')).sum())} 位,流失率 {pct(right)}(你答 {pct(value)})。",
-                 f"全体客户的流失率为 {pct(overall)}:该细分{'高于' if right > overall else '低于'}平均水平。"]
+        lines = [f"{label}“{params['value']}”有过购买的客户共 {int(in_segment.sum())} 位，其中已流失 "
+                 f"{int((in_segment & (c['stage'] == '已流失')).sum())} 位，流失率 {pct(right)}(你答 {pct(value)})。",
+                 f"全体客户的流失率为 {pct(overall)}：该细分{'高于' if right > overall else '低于'}平均水平。"]
         hidden = truth.get("churned") if isinstance(truth, dict) else None
         if hidden is not None:
             lines.append(f"（模拟中该细分的真实流失率为 {pct(float(np.asarray(hidden)[in_segment].mean()))},"
                          "数据推断与真实情况会有出入。）")
         if score < 1:
-            lines.append("注意分母是该细分中有过购买的客户(潜在客户不算),分子是阶段为“已流失”的客户。")
+            lines.append("注意分母是该细分中有过购买的客户（潜在客户不算），分子是阶段为“已流失”的客户。")
         return Result(score, lines, {"percent": round(right * 100, 2)})
 
 
@@ -219,10 +219,10 @@ class MemberRetention(Exercise):
         return {"channel": "校园活动"}
 
     def prompt(self, params):
-        return ["案例中的公司每年为应届女毕业生举办表演会并请她们填写申请表入会。在沙盒里,获客渠道为“校园活动”的客户就是这些会员。",
-                "分别计算“校园活动”会员与其他客户的流失率(有过购买的客户中阶段为“已流失”的占比),并判断会员计划是否提高了客户保持。",
+        return ["案例中的公司每年为应届女毕业生举办表演会并请她们填写申请表入会。在沙盒里，获客渠道为“校园活动”的客户就是这些会员。",
+                "分别计算“校园活动”会员与其他客户的流失率（有过购买的客户中阶段为“已流失”的占比），并判断会员计划是否提高了客户保持。",
                 STAGE_RULES,
-                "以百分数作答,误差 ±0.5 个百分点内得满分,±2 个百分点内得一半分。"]
+                "以百分数作答，误差 ±0.5 个百分点内得满分，±2 个百分点内得一半分。"]
 
     def fields(self, params, ctx=None):
         return [Field("members", "会员流失率（%）", "number"), Field("others", "其他客户流失率（%）", "number"),

@@ -1,4 +1,4 @@
-"""数据库营销与数据挖掘: the strongest association rule; choosing campaign targets under a budget."""
+"""数据库营销与数据挖掘： the strongest association rule; choosing campaign targets under a budget."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class AssociationRule(Exercise):
         return {"min_support": support, "min_confidence": confidence}
 
     def prompt(self, params):
-        return ["以订单为购物篮（一个订单中的商品算一次，不计数量），考虑“买了 A 的订单也买了 B”的规则 A→B:",
+        return ["以订单为购物篮（一个订单中的商品算一次，不计数量），考虑“买了 A 的订单也买了 B”的规则 A→B：",
                 "支持度 = 同时含 A 和 B 的订单数 ÷ 订单总数；置信度 = 同时含 A、B 的订单数 ÷ 含 A 的订单数；"
                 "提升度 = 置信度 ÷（含 B 的订单数 ÷ 订单总数）。",
                 f"在支持度 ≥ {params['min_support']:.1%}、置信度 ≥ {params['min_confidence']:.0%} 的规则中，"
@@ -107,13 +107,13 @@ class CampaignBudget(Exercise):
                 "max_contacts": int((budget - fixed) // per_contact) if per_contact else contacts}
 
     def prompt(self, params):
-        return [f"预算 {money(params['budget'])},渠道“{params['channel']}”:固定成本 {money(params['fixed'])},"
-                f"每触达一位客户 {money(params['per_contact'])},所以最多触达 {params['max_contacts']} 位客户。",
-                "先在“客户”页用筛选条件保存一个细分(例如按城市、客户类型;RFM、价值层级、生命周期的筛选在相关练习"
-                "提交后可用),再在这里选它作为目标。"
-                "细分人数超过预算时,从中随机抽取能负担的人数(所以细分本身要选准、人数要合适)。",
-                "评分看预期 ROI =(预期响应收入 − 成本)÷ 成本:与随机联系同样人数相比,你的提升达到"
-                "“最优名单”可能提升的一半即得满分,按比例给分。"]
+        return [f"预算 {money(params['budget'])}，渠道“{params['channel']}”：固定成本 {money(params['fixed'])}，"
+                f"每触达一位客户 {money(params['per_contact'])}，所以最多触达 {params['max_contacts']} 位客户。",
+                "先在“客户”页用筛选条件保存一个细分（例如按城市、客户类型；RFM、价值层级、生命周期的筛选在相关练习"
+                "提交后可用），再在这里选它作为目标。"
+                "细分人数超过预算时，从中随机抽取能负担的人数（所以细分本身要选准、人数要合适）。",
+                "评分看预期 ROI =（预期响应收入 − 成本）÷ 成本：与随机联系同样人数相比，你的提升达到"
+                "“最优名单”可能提升的一半即得满分，按比例给分。"]
 
     def fields(self, params, ctx=None):
         options = [(str(s.id), s.name) for s in (ctx or {}).get("segments", [])]

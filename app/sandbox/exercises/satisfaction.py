@@ -1,4 +1,4 @@
-"""客户满意与忠诚 / 客户服务: c = b/a and repurchase; complaint handling and churn (可口可乐)."""
+"""客户满意与忠诚 / 客户服务： c = b/a and repurchase; complaint handling and churn （可口可乐）."""
 
 from __future__ import annotations
 

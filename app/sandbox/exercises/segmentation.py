@@ -1,4 +1,4 @@
-"""客户细分: RFM scores of given customers, the size of an RFM cell, the revenue share of the top customers."""
+"""客户细分： RFM scores of given customers, the size of an RFM cell, the revenue share of the top customers."""
 
 from __future__ import annotations
 
@@ -19,19 +19,19 @@ from app.sandbox.exercises.base import (
 )
 
 SCORE_OPTIONS = [(str(i), str(i)) for i in range(1, 6)]
-RFM_RULE = ("计分口径:全体客户(含从未购买的客户)分别按 R、F、M 排序后等分为五组,5 分最好;R 为最近一次购买距基准日的天数"
-            "(越近越好,从未购买视为最远),F 为订单数,M 为消费金额合计。数值相同时按客户编号先后排名"
-            "(即 pandas 的 rank(method='first') 后 qcut 五等分)。"
-            "也接受标准 RFM 的“只给有过购买的客户排名”口径,以及“并列取平均名次”的并列处理:按哪种口径算对都得分,"
+RFM_RULE = ("计分口径：全体客户（含从未购买的客户）分别按 R、F、M 排序后等分为五组，5 分最好；R 为最近一次购买距基准日的天数"
+            "（越近越好，从未购买视为最远），F 为订单数，M 为消费金额合计。数值相同时按客户编号先后排名，"
+            "再按名次等分为五组。"
+            "也接受标准 RFM 的“只给有过购买的客户排名”口径，以及“并列取平均名次”的并列处理：按哪种口径算对都得分，"
             "反馈会说明你用的是哪一种。")
 # (name, buyers only, tie rule) -> how the feedback names the convention
 CONVENTIONS = {
-    ("all", "rank_first"): "全体客户、并列按编号先后(本题默认口径)",
+    ("all", "rank_first"): "全体客户、并列按编号先后（本题默认口径）",
     ("all", "average_rank"): "全体客户、并列取平均名次",
-    ("buyers", "rank_first"): "只给有过购买的客户排名(标准 RFM)、并列按编号先后",
-    ("buyers", "average_rank"): "只给有过购买的客户排名(标准 RFM)、并列取平均名次",
+    ("buyers", "rank_first"): "只给有过购买的客户排名（标准 RFM）、并列按编号先后",
+    ("buyers", "average_rank"): "只给有过购买的客户排名（标准 RFM）、并列取平均名次",
 }
-TIE_VARIANT = "你的答案符合另一种课程认可的口径({}),按正确计分;写报告时要注明口径。"
+TIE_VARIANT = "你的答案符合另一种课程认可的口径({})，按正确计分；写报告时要注明口径。"
 
 
 def convention_scores(data: Any) -> dict[tuple[str, str], dict[str, np.ndarray]]:
@@ -104,13 +104,13 @@ class RfmScores(Exercise):
                 parts.append(f"{letter.upper()}={want} ✓" if given == str(want)
                              else f"{letter.upper()} 应为 {want}(你答 {given or '未填'})")
             recency = c["recency_days"][i]
-            lines.append(f"客户 {cid}:{';'.join(parts)}。依据:最近一次购买距基准日 {recency:.0f} 天,"
-                         f"订单 {int(c['n_orders'][i])} 笔,消费 {money(float(c['revenue'][i]))}。")
+            lines.append(f"客户 {cid}:{';'.join(parts)}。依据：最近一次购买距基准日 {recency:.0f} 天，"
+                         f"订单 {int(c['n_orders'][i])} 笔，消费 {money(float(c['revenue'][i]))}。")
         total = right[best]
         head = "全部正确。" if total == n else f"{total}/{n} 个得分正确。"
         if best != ("all", "rank_first") and total > right[("all", "rank_first")]:
             head += TIE_VARIANT.format(CONVENTIONS[best])
-        why = "得分看的是客户在全体客户中的名次(五分位),不是绝对数值:先排序,再按名次等分五组。"
+        why = "得分看的是客户在全体客户中的名次（五分位），不是绝对数值：先排序，再按名次等分五组。"
         return Result(total / n, [head, *lines] + ([] if total == n else [why]), expected)
 
 
@@ -132,8 +132,8 @@ class RfmCellCount(Exercise):
 
     def prompt(self, params):
         cell = params["cell"]
-        return [f"以 {params['as_of']} 为基准日,RFM 单元格 {cell}(R={cell[0]},F={cell[1]},M={cell[2]})中有多少位客户?",
-                RFM_RULE, "答案须为准确的人数(按上面任一口径算出的人数都接受)。"]
+        return [f"以 {params['as_of']} 为基准日，RFM 单元格 {cell}（R={cell[0]}，F={cell[1]}，M={cell[2]}）中有多少位客户？",
+                RFM_RULE, "答案须为准确的人数（按上面任一口径算出的人数都接受）。"]
 
     def fields(self, params, ctx=None):
         return [Field("count", "客户数", "int", step="1")]
@@ -146,15 +146,15 @@ class RfmCellCount(Exercise):
         expected = {"count": right}
         value = None if given is None else int(round(given))
         if value == right:
-            return Result(1.0, [f"正确:单元格 {cell} 有 {right} 位客户。"], expected)
+            return Result(1.0, [f"正确：单元格 {cell} 有 {right} 位客户。"], expected)
         other = next((conv for conv, count in counts.items() if count == value), None)
         if other is not None:
-            return Result(1.0, [f"你的 {value} 位与“{CONVENTIONS[other]}”的口径一致;本题默认口径下是 {right} 位。",
+            return Result(1.0, [f"你的 {value} 位与“{CONVENTIONS[other]}”的口径一致；本题默认口径下是 {right} 位。",
                                 TIE_VARIANT.format(CONVENTIONS[other])], expected)
         near = value is not None and min(abs(value - c) for c in counts.values()) <= max(1, 0.1 * right)
         feedback = [f"单元格 {cell} 的客户数不是 {'未填' if value is None else value}。"]
         if near:
-            feedback.append("已经很接近:多半是并列或边界处理不同;注意五组人数应尽量相等,并说明是否把未购买的客户算进排名。")
+            feedback.append("已经很接近：多半是并列或边界处理不同；注意五组人数应尽量相等，并说明是否把未购买的客户算进排名。")
         else:
             feedback.append("请先给每位客户算出 R、F、M 三个得分，再统计三个得分同时等于 "
                             f"{cell[0]}、{cell[1]}、{cell[2]} 的客户。")

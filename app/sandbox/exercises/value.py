@@ -1,4 +1,4 @@
-"""客户价值: value tiers of given customers with the management focus of each tier; CLV under stated rates."""
+"""客户价值： value tiers of given customers with the management focus of each tier; CLV under stated rates."""
 
 from __future__ import annotations
 
