@@ -56,6 +56,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_cli(app)
     app.jinja_env.filters["markdown"] = render_markdown
     _register_error_pages(app)
+    from app.security import init_security
+
+    init_security(app)  # after the blueprints: rate limits go on their registered views
     _register_template_globals(app)
     return app
 
@@ -81,7 +84,9 @@ def _register_error_pages(app: Flask) -> None:
 
         return handler
 
-    app.register_error_handler(400, page(400, "请求有误", "请求无法处理,请返回重试。"))
+    from app.security import bad_request_page
+
+    app.register_error_handler(400, bad_request_page)
     app.register_error_handler(403, page(403, "没有权限", "你没有权限访问此页面。"))
     app.register_error_handler(404, page(404, "页面不存在", "你要找的页面不存在或已被删除。"))
     app.register_error_handler(405, page(405, "方法不允许", "此页面不接受这种请求。"))

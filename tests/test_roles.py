@@ -345,8 +345,12 @@ def _sandbox_world(world: World, class_id: int, users: dict[str, int]) -> None:
 def client_as(app, role: str, world: World):
     client = app.test_client()
     if role != "anonymous":
+        from app.models import User
+
+        with app.app_context():
+            session_id = db.session.get(User, world.users[role]).get_id()  # id and session version
         with client.session_transaction() as session:
-            session["_user_id"] = str(world.users[role])
+            session["_user_id"] = session_id
             session["_fresh"] = True
     return client
 
