@@ -56,8 +56,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_cli(app)
     app.jinja_env.filters["markdown"] = render_markdown
     _register_error_pages(app)
+    from app.exam_integrity import init_exam_integrity
     from app.security import init_security
 
+    init_exam_integrity(app)
     init_security(app)  # after the blueprints: rate limits go on their registered views
     _register_template_globals(app)
     return app

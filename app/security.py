@@ -65,8 +65,8 @@ def _configure_cookies(app: Flask) -> None:
     app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     if https:
-        app.config.setdefault("SESSION_COOKIE_SECURE", True)
-        app.config.setdefault("REMEMBER_COOKIE_SECURE", True)
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
     hops = int(app.config.get("PROXY_FIX_HOPS") or 0)
     if hops > 0:  # behind a reverse proxy: trust its X-Forwarded-For/-Proto (rate limits and Secure depend on it)
         from werkzeug.middleware.proxy_fix import ProxyFix

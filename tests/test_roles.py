@@ -123,6 +123,8 @@ TABLE: dict[str, Rule] = {
     "bank.topic": Rule(lambda w: f"/topics/{w.topic}", everyone()),
     "bank.note": Rule(lambda w: f"/notes/{w.note}", everyone()),
     "bank.seeds": Rule(lambda w: "/seeds/", everyone()),
+    "exam_only_toggle": Rule(lambda w: f"/manage/items/{w.uid}/exam-only", instructors(302),
+                             data=lambda w: {"exam_only": "0"}),
     # ---- practice (visitors practise too; their sets live in the session)
     "practice.home": Rule(lambda w: "/practice/", everyone()),
     "practice.start": Rule(lambda w: "/practice/start?mode=sequential", everyone(302)),
