@@ -170,6 +170,8 @@ TABLE: dict[str, Rule] = {
     "classes.index": Rule(lambda w: "/classes/", signed_in()),
     "classes.new": Rule(lambda w: "/classes/new", instructors()),
     "classes.join": Rule(lambda w: "/classes/join", signed_in()),
+    "classes.answer_invitation": Rule(lambda w: "/classes/invitations/999999", signed_in(404),
+                                      data=lambda w: {"accept": "1"}),
     "classes.detail": Rule(lambda w: f"/classes/{w.class_id}", class_viewers()),
     "classes.edit": Rule(lambda w: f"/classes/{w.class_id}/edit", class_managers()),
     "classes.regenerate_code": Rule(lambda w: f"/classes/{w.class_id}/code", class_managers(302)),

@@ -433,3 +433,170 @@ def test_a_removed_student_cannot_finish_an_open_attempt(app, quiz, clock):
         from app.models.practice import ExamAttempt
 
         assert db.session.get(ExamAttempt, attempt_id).status == "open"
+
+
+# ---------------------------------------------------------------- roster import cannot hand a place to an attacker
+
+
+def test_roster_invites_an_existing_account_instead_of_attaching_it(app, instructor):
+    from tests.test_classes import create_class, import_roster, member_ids
+
+    client_attacker = app.test_client()
+    response = post_form(client_attacker, "/auth/register", {"username": "ZHANGSAN01", "password": "Kh7#mq2v9x",
+                                                             "confirm": "Kh7#mq2v9x"})
+    assert response.status_code == 302
+    class_id, _ = create_class(instructor)
+    html = import_roster(instructor, class_id, "2024100,张三,zhangsan01\n".encode()).get_data(as_text=True)
+    assert "发出邀请 1 人" in html
+    assert member_ids(app, class_id) == set()  # nobody joined silently
+    page = client_attacker.get("/classes/").get_data(as_text=True)
+    invitation = re.search(r"/classes/invitations/(\d+)", page).group(1)
+    post_form(client_attacker, f"/classes/invitations/{invitation}", {"accept": "0"}, page="/classes/")
+    assert member_ids(app, class_id) == set()  # declined: still nobody
+    # another user cannot answer someone else's invitation
+    import_roster(instructor, class_id, "2024100,张三,zhangsan01\n".encode())
+    with app.app_context():
+        from app.models.classes import ClassInvitation
+
+        invitation_id = db.session.scalar(sa.select(ClassInvitation.id))
+    make_user(app, "mallory")
+    mallory = app.test_client()
+    login(mallory, "mallory")
+    response = post_form(mallory, f"/classes/invitations/{invitation_id}", {"accept": "1"}, page="/classes/")
+    assert response.status_code == 404 and member_ids(app, class_id) == set()
+
+
+def test_a_huge_broken_roster_shows_a_short_error_page(app, instructor):
+    from tests.test_classes import create_class, import_roster
+
+    class_id, _ = create_class(instructor)
+    content = "".join(f"{n},,bad name {n}\n" for n in range(1500)).encode()
+    response = import_roster(instructor, class_id, content)
+    html = response.get_data(as_text=True)
+    assert "未列出" in html and len(html) < 60_000
+
+
+# ---------------------------------------------------------------- hostile imports
+
+ALIAS_BOMB = """- &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+- &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+- &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+- &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+- id: s900-bomb-1
+  type: short_answer
+  stem: 炸弹
+  answer: 答案
+  key_source: instructor
+  key_points: [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+  topics: [客户满意与忠诚]
+  sources: [{seed: x, section: y, number: 1}]
+"""
+
+
+def _item(**changes):
+    data = {"id": "s900-hostile-1", "type": "short_answer", "stem": "什么是客户关系管理?", "answer": "以客户为中心。",
+            "key_source": "instructor", "topics": ["客户满意与忠诚"],
+            "sources": [{"seed": "x.txt", "section": "导入", "number": 1}]}
+    data.update(changes)
+    return data
+
+
+HOSTILE_FILES = {
+    "alias-bomb.yaml": ALIAS_BOMB,
+    "key-points-number.json": {"items": [_item(key_points=5)]},
+    "key-points-nested.json": {"items": [_item(key_points=[["a"] * 3])]},
+    "stem-number.json": {"items": [_item(stem=123)]},
+    "answer-dict.json": {"items": [_item(answer={"x": 1})]},
+    "options-huge.json": {"items": [_item(type="single_choice", answer=["A"],
+                                          options=[{"key": "A", "text": "x" * 30_000}, {"key": "B", "text": "y"}])]},
+    "deep.json": '{"items": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    "nul.json": '{"items": [{"id": "s900-a\\u0000b"}]}'.replace("\\u0000", "\x00"),
+    "fraction.xml": ('<?xml version="1.0"?><quiz><question type="multichoice"><name><text>q</text></name>'
+                     '<questiontext><text>题干</text></questiontext><answer fraction="abc"><text>A</text></answer>'
+                     '<answer fraction="0"><text>B</text></answer></question></quiz>'),
+    "fraction-inf.xml": ('<?xml version="1.0"?><quiz><question type="multichoice"><name><text>q</text></name>'
+                         '<questiontext><text>题干</text></questiontext><answer fraction="1e999"><text>A</text>'
+                         '</answer></question></quiz>'),
+    "billion-laughs.xml": ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>'
+                           '<quiz>&lol2;</quiz>'),
+    "python-tag.yaml": "- !!python/object/apply:os.system ['echo hi']\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_FILES))
+def test_hostile_imports_are_refused_and_change_nothing(app, instructor, name):
+    import json
+
+    from tests.test_import import counts, upload
+
+    content = HOSTILE_FILES[name]
+    text = json.dumps(content, ensure_ascii=False) if isinstance(content, dict) else content
+    before = counts(app)
+    url, html = upload(instructor, text, name)
+    assert url is None or "确认导入" not in html, html[:2000]
+    if url:
+        response = instructor.post(url + "/confirm", data={"csrf_token": csrf_token(instructor, url)})
+        assert response.status_code in (200, 302, 400)
+    assert counts(app) == before
+
+
+def test_bank_validator_checks_types_and_sizes():
+    from question_bank.load import _item_problems
+
+    topics = {"客户满意与忠诚"}
+    assert _item_problems(_item(), topics, None) == []
+    assert any("key_points" in p for p in _item_problems(_item(key_points=5), topics, None))
+    assert any("stem" in p for p in _item_problems(_item(stem=123), topics, None))
+    assert any("explanation" in p for p in _item_problems(_item(explanation="x" * 30_000), topics, None))
+
+
+def test_yaml_aliases_are_refused():
+    import yaml
+
+    from question_bank.safeyaml import load_untrusted
+
+    with pytest.raises(yaml.YAMLError):
+        load_untrusted(ALIAS_BOMB)
+    assert load_untrusted("a: [1, 2]") == {"a": [1, 2]}
+
+
+# ---------------------------------------------------------------- requests that used to give 500
+
+NUL_URLS = ["/search?q=a%00b", "/bank/?q=%00", "/bank/?topic=%00", "/topics/a%00b", "/bank/items/s000%00x",
+            "/auth/login?next=%00", "/auth/register?next=/%00", "/practice/start?mode=random&topic=%00",
+            "/practice/start?mode=sequential&seed=%00"]
+
+
+@pytest.mark.parametrize("url", NUL_URLS)
+def test_nul_bytes_in_parameters_get_a_400(client, url):
+    response = client.get(url)
+    assert response.status_code == 400 and "空字符" in response.get_data(as_text=True)
+
+
+def test_nul_bytes_in_forms_get_a_400(app, client):
+    response = post_form(client, "/auth/login", {"username": "a\x00b", "password": "x"})
+    assert response.status_code == 400
+    response = post_form(client, "/auth/register", {"username": "bob", "display_name": "\x00",
+                                                    "password": "Kh7#mq2v9x", "confirm": "Kh7#mq2v9x"})
+    assert response.status_code == 400
+    with app.app_context():
+        assert User.by_username("bob") is None
+
+
+@pytest.mark.parametrize("body", ["[1,2]", '"x"', "5", '{"position":1e309}', '{"position": "1"' + "}",
+                                  '{"position": [1]}', '{"position": null}', '{"position": -1}', "{}",
+                                  "[" * 5000 + "]" * 5000, '{"position": NaN}', "not json", ""])
+def test_malformed_autosave_bodies_get_a_400(app, client, body):
+
+    make_user(app, "alice")
+    login(client, "alice")
+    response = post_form(client, "/exam/new", {"title": "t", "minutes": "30", "count_true_false": "2",
+                                               "points_true_false": "1"})
+    attempt_url = response.headers["Location"]
+    token = csrf_token(client, attempt_url)
+    response = client.post(attempt_url + "/save", data=body, content_type="application/json",
+                           headers={"X-CSRFToken": token})
+    expected = 200 if body == '{"position": "1"}' else 400
+    assert response.status_code == expected, (body[:40], response.status_code)
+    if expected == 400:
+        assert response.is_json and response.json["ok"] is False

@@ -155,6 +155,9 @@ def _differs(item: Item, data: dict[str, Any]) -> bool:
 def plan_import(text: str, fmt: str, filename: str) -> ImportPlan:
     """Parse and validate an upload against the bank without writing anything."""
     plan = ImportPlan(filename=filename, fmt=fmt)
+    if "\x00" in text:  # no format carries a NUL byte, and PostgreSQL cannot store one
+        plan.errors.append("文件中含有空字符(\\0),无法导入:请检查文件是否损坏或选错了文件")
+        return plan
     parsed = PARSERS[fmt](text)
     plan.errors = list(parsed.errors)
     topic_names = set(topics_by_name())

@@ -182,6 +182,9 @@ def parse_json(text: str) -> ParseResult:
     except json.JSONDecodeError as exc:
         result.errors.append(f"第 {exc.lineno} 行: JSON 无法解析: {exc.msg}")
         return result
+    except RecursionError:
+        result.errors.append("第 1 行: JSON 嵌套过深,无法导入")
+        return result
     raw_items = data.get("items") if isinstance(data, dict) else None
     if not isinstance(raw_items, list):
         result.errors.append("第 1 行: 顶层必须是含 items 列表的对象")
@@ -211,9 +214,14 @@ def _collect(raw_items: list[Any], result: ParseResult, mapping_word: str, optio
 def parse_yaml(text: str) -> ParseResult:
     import yaml
 
+    from question_bank.safeyaml import load_untrusted
+
     result = ParseResult()
     try:
-        data = yaml.safe_load(text)
+        data = load_untrusted(text)  # anchors and aliases refused: no expansion bombs
+    except RecursionError:
+        result.errors.append("第 1 行: YAML 嵌套过深,无法导入")
+        return result
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         result.errors.append(f"第 {mark.line + 1 if mark else '?'} 行: YAML 无法解析: {getattr(exc, 'problem', exc)}")
@@ -359,6 +367,19 @@ def parse_gift(text: str) -> ParseResult:
     return result
 
 
+def _fraction_value(raw: str | None) -> float:
+    """An answer's fraction attribute as a number (Moodle writes -100..100)."""
+    import math
+
+    try:
+        value = float((raw or "0").strip() or 0)
+    except ValueError:
+        raise ValueError(f"answer 的 fraction 必须是数字,而不是 {raw!r}") from None
+    if not math.isfinite(value) or not -100 <= value <= 100:
+        raise ValueError(f"answer 的 fraction 必须在 -100 到 100 之间,而不是 {raw!r}")
+    return value
+
+
 def parse_moodle_xml(text: str) -> ParseResult:
     result = ParseResult()
     try:
@@ -392,7 +413,11 @@ def parse_moodle_xml(text: str) -> ParseResult:
         item: dict[str, Any] = {"id": idnumber or name, "stem": stem,
                                 "explanation": (q.findtext("generalfeedback/text") or "").strip(),
                                 "topics": [t.findtext("text") or "" for t in q.findall("tags/tag")]}
-        answers = [(a.findtext("text") or "", float(a.get("fraction", "0") or 0)) for a in q.findall("answer")]
+        try:
+            answers = [(a.findtext("text") or "", _fraction_value(a.get("fraction"))) for a in q.findall("answer")]
+        except ValueError as exc:
+            result.errors.append(f"{where} ({item['id']}): {exc}")
+            continue
         if qtype == "multichoice":
             single = (q.findtext("single") or "true").strip() == "true"
             item["type"] = "single_choice" if single else "multi_choice"
