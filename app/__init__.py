@@ -60,7 +60,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.security import init_security
 
     init_exam_integrity(app)
-    init_security(app)  # after the blueprints: rate limits go on their registered views
+    init_security(app)
+    from app.backup import register_backup_cli
+
+    register_backup_cli(app)  # after the blueprints: rate limits go on their registered views
     _register_template_globals(app)
     return app
 

@@ -45,6 +45,7 @@ def init_security(app: Flask) -> None:
     _init_rate_limits(app)
     app.before_request(_refuse_unusable_input)
     app.after_request(_security_headers)
+    register_security_cli(app)
 
 
 # ---------------------------------------------------------------- configuration checks
@@ -262,3 +263,40 @@ def _init_rate_limits(app: Flask) -> None:
 
 def _signed_in() -> bool:
     return bool(current_user.is_authenticated)
+
+
+# ---------------------------------------------------------------- visitors' leftovers
+
+GUEST_KEEP_DAYS = 7
+
+
+def cleanup_guest_work(days: int = GUEST_KEEP_DAYS) -> tuple[int, int]:
+    """Delete visitors' practice sets and answers older than ``days`` (a visitor who registers keeps theirs)."""
+    import sqlalchemy as sa
+
+    from app.clock import now
+    from app.extensions import db
+    from app.models.practice import PracticeSet, ResponseRecord
+
+    cutoff = now() - timedelta(days=days)
+    answers = db.session.execute(sa.delete(ResponseRecord).where(
+        ResponseRecord.user_id.is_(None), ResponseRecord.created_at < cutoff)).rowcount
+    sets = db.session.execute(sa.delete(PracticeSet).where(
+        PracticeSet.user_id.is_(None), PracticeSet.updated_at < cutoff)).rowcount
+    db.session.commit()
+    return int(sets or 0), int(answers or 0)
+
+
+def register_security_cli(app: Flask) -> None:
+    import click
+    from flask.cli import with_appcontext
+
+    @click.command("cleanup-guests")
+    @click.option("--days", default=GUEST_KEEP_DAYS, show_default=True, help="保留最近几天的访客练习")
+    @with_appcontext
+    def cleanup_guests(days: int) -> None:
+        """Delete visitors' (not signed-in) practice sets and answers older than --days."""
+        sets, answers = cleanup_guest_work(days)
+        click.echo(f"已删除 {sets} 个访客练习集、{answers} 条访客作答(早于 {days} 天)")
+
+    app.cli.add_command(cleanup_guests)

@@ -600,3 +600,47 @@ def test_malformed_autosave_bodies_get_a_400(app, client, body):
     assert response.status_code == expected, (body[:40], response.status_code)
     if expected == 400:
         assert response.is_json and response.json["ok"] is False
+
+
+# ---------------------------------------------------------------- the demo sandbox
+
+
+def test_only_admins_manage_the_class_less_demo_sandbox(app):
+    from app.sandbox import services as sandbox_services
+
+    with app.app_context():
+        sandbox = sandbox_services.create_sandbox(class_id=None, customers=100, months=6, seed=1, created_by_id=None)
+        sandbox_id = sandbox.id
+    make_user(app, "teacher", "instructor")
+    make_user(app, "root", "admin")
+    teacher, admin = app.test_client(), app.test_client()
+    login(teacher, "teacher")
+    login(admin, "root")
+    for action in ("reset", "delete"):
+        response = post_form(teacher, f"/sandbox/{sandbox_id}/{action}", page="/sandbox/")
+        assert response.status_code == 403, action
+    assert post_form(admin, f"/sandbox/{sandbox_id}/delete", page="/sandbox/").status_code == 302
+
+
+def test_old_visitor_sets_are_cleaned_up(app, runner):
+    visitor = app.test_client()
+    assert visitor.get("/practice/start?mode=random&count=5").status_code == 302
+    make_user(app, "alice")
+    alice = app.test_client()
+    login(alice, "alice")
+    alice.get("/practice/start?mode=random&count=5")
+    from app.models.practice import PracticeSet
+
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PracticeSet)) == 2
+    result = runner.invoke(args=["cleanup-guests"])
+    assert "已删除 0 个访客练习集" in result.output
+    from app.clock import now
+
+    with app.app_context():
+        db.session.execute(sa.update(PracticeSet).values(updated_at=now() - timedelta(days=8)))
+        db.session.commit()
+    result = runner.invoke(args=["cleanup-guests"])
+    assert result.exit_code == 0 and "已删除 1 个访客练习集" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(PracticeSet.user_id)) is not None  # the student's set stays
