@@ -19,6 +19,9 @@ MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then instance/config.py, then FLASK_* environment variables."""
     app = Flask(__name__, instance_relative_config=True)
+    from app.security import install_converters
+
+    install_converters(app)  # before any route: ids beyond a database integer are 404s
     app.config.from_object(Config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if test_config is None:

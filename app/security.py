@@ -18,6 +18,7 @@ from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter
 
 MIN_SECRET_BYTES = 32
 MAX_JSON_DEPTH = 32
@@ -35,6 +36,19 @@ LOGIN_PER_ADDRESS = "60 per minute;300 per hour"  # a classroom shares one addre
 REGISTER_PER_ADDRESS = "30 per hour"
 ANSWERS_PER_STUDENT = "20 per second;300 per minute"
 GUEST_SETS_PER_ADDRESS = "30 per minute;300 per day"
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` that only matches what a database integer can hold (a larger id is a 404, not a 500)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 (werkzeug's name)
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+def install_converters(app: Flask) -> None:
+    """Call before any route is added."""
+    app.url_map.converters["int"] = BoundedIntConverter
 
 
 def init_security(app: Flask) -> None:
@@ -173,9 +187,11 @@ def _refuse_unusable_input() -> None:
             if _json_depth(text) > MAX_JSON_DEPTH:
                 raise UnusableInput(f"数据嵌套过深(超过 {MAX_JSON_DEPTH} 层),请求未处理。")
             try:
-                json.loads(text, parse_constant=_refuse_constant)
+                body = json.loads(text, parse_constant=_refuse_constant)
             except (ValueError, RecursionError):
                 raise UnusableInput("数据不是有效的 JSON,请求未处理。") from None
+            if not isinstance(body, dict):  # every JSON endpoint (and Flask-WTF's JSON forms) takes an object
+                raise UnusableInput("数据格式不对:应为 JSON 对象,请求未处理。")
             parts.append(text.replace("\\u0000", "\x00"))
     if any(_has_nul(p) for p in parts):
         raise UnusableInput("请求中含有不允许的空字符(\\0),请求未处理。")
