@@ -17,7 +17,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.test_roles import build_world, client_as, matrix_app  # noqa: F401  (the fixture)
+from tests import test_roles
+from tests.test_roles import build_world, client_as
+
+matrix_app = test_roles.matrix_app  # the role matrix's app fixture (one database for the whole module)
 
 APP_DIR = Path(__file__).resolve().parent.parent / "app"
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "800"))  # 20–45 s on this 2-core machine; the issue allows 60
