@@ -136,5 +136,5 @@ def test_no_route_gives_a_500_whatever_it_is_sent(matrix_app, fuzz_world):
     requests = sum(seen.values())
     print(f"\nfuzz: {requests} requests, {len(seen)} of {len(rules)} routes, {len(PARAMETERS)} parameter names, "
           f"{len(failures)} server errors, {time.monotonic() - began:.0f} s")
-    assert requests >= 200, requests
+    assert requests >= min(200, FUZZ_EXAMPLES), requests
     assert not failures, "\n".join(failures[:20])
