@@ -15,6 +15,8 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; then
 fi
 .venv/bin/ruff check .
 .venv/bin/mypy --strict simulations question_bank
+# dependency audit: build tools checked offline; pip-audit when a vulnerability database is reachable
+.venv/bin/python scripts/audit_deps.py
 echo "== Test suite on SQLite =="
 .venv/bin/python -m pytest -q "$@"
 PG_URL="${TEST_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}"

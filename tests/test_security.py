@@ -644,3 +644,20 @@ def test_old_visitor_sets_are_cleaned_up(app, runner):
     assert result.exit_code == 0 and "已删除 1 个访客练习集" in result.output
     with app.app_context():
         assert db.session.scalar(sa.select(PracticeSet.user_id)) is not None  # the student's set stays
+
+
+# ---------------------------------------------------------------- dependency audit
+
+
+def test_dependency_audit_flags_old_build_tools(monkeypatch):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "audit_deps.py"
+    spec = importlib.util.spec_from_file_location("audit_deps", path)
+    audit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(audit)
+    assert audit.offline_check() == []  # the venv the scripts create is current
+    monkeypatch.setattr(audit, "version", lambda name: {"setuptools": "65.5.0"}.get(name, "999"))
+    problems = audit.offline_check()
+    assert len(problems) == 1 and problems[0].startswith("setuptools 65.5.0 < 78.1.1")
