@@ -99,15 +99,8 @@ def _secure_instance(app: Flask) -> None:
         pass
     url = str(app.config.get("SQLALCHEMY_DATABASE_URI") or "")
     if url.startswith("sqlite:///") and ":memory:" not in url:
-        from sqlalchemy import event
-        from sqlalchemy.engine import Engine
-
-        database = url.removeprefix("sqlite:///")
-        secure_database_file(database)
-
-        @event.listens_for(Engine, "connect")
-        def _chmod_on_connect(_dbapi_connection: Any, _record: Any) -> None:
-            secure_database_file(database)
+        # SQLite creates its -wal and -shm files with the database file's permissions, so 0600 here covers them
+        secure_database_file(url.removeprefix("sqlite:///"))
 
 
 def secure_database_file(database: str) -> None:
@@ -243,7 +236,9 @@ def _rate_limited(limit: RequestLimit) -> Any:
 def _init_rate_limits(app: Flask) -> None:
     """One limiter per app (memory by default, Redis when RATELIMIT_STORAGE_URI is set) on the endpoints below."""
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("RATELIMIT_STORAGE_URI", "memory://"))
+    # several app processes share the limits through Redis (the job queue's REDIS_URL when no own URI is given)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL")
+                          or os.environ.get("REDIS_URL") or "memory://")
     limiter = Limiter(key_func=_address, on_breach=_rate_limited)
     limiter.init_app(app)
     app.extensions["crm_limiter"] = limiter
