@@ -62,8 +62,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.exam_integrity import init_exam_integrity
     from app.security import init_security
 
+    init_security(app)  # first: its guard refuses NUL bytes before any other hook queries with them
     init_exam_integrity(app)
-    init_security(app)
     from app.backup import register_backup_cli
 
     register_backup_cli(app)  # after the blueprints: rate limits go on their registered views
