@@ -42,7 +42,7 @@ class BoundedIntConverter(IntegerConverter):
     """``<int:...>`` that only matches what a database integer can hold (a larger id is a 404, not a 500)."""
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 (werkzeug's name)
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)  # PostgreSQL INTEGER (SQLite holds more)
         super().__init__(map, *args, **kwargs)
 
 
