@@ -19,6 +19,9 @@ MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then instance/config.py, then FLASK_* environment variables."""
     app = Flask(__name__, instance_relative_config=True)
+    from app.security import install_converters
+
+    install_converters(app)  # before any route: ids beyond a database integer are 404s
     app.config.from_object(Config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if test_config is None:
@@ -62,6 +65,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.filters["markdown"] = render_markdown
     register_time_filter(app)
     _register_error_pages(app)
+    from app.exam_integrity import init_exam_integrity
+    from app.security import init_security
+
+    init_security(app)  # first: its guard refuses NUL bytes before any other hook queries with them
+    init_exam_integrity(app)
+    from app.backup import register_backup_cli
+
+    register_backup_cli(app)  # after the blueprints: rate limits go on their registered views
     _register_template_globals(app)
     return app
 
@@ -87,7 +98,9 @@ def _register_error_pages(app: Flask) -> None:
 
         return handler
 
-    app.register_error_handler(400, page(400, "请求有误", "请求无法处理，请返回重试。"))
+    from app.security import bad_request_page
+
+    app.register_error_handler(400, bad_request_page)
     app.register_error_handler(403, page(403, "没有权限", "你没有权限访问此页面。"))
     app.register_error_handler(404, page(404, "页面不存在", "你要找的页面不存在或已被删除。"))
     app.register_error_handler(405, page(405, "方法不允许", "此页面不接受这种请求。"))

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from app.auth.passwords import password_problem
 from app.extensions import db
 from app.models import Item, User
 from app.models.users import ROLES
@@ -145,10 +146,11 @@ def bank_import(file: Path, fmt: str | None, topic: str | None, tags: tuple[str,
 @click.password_option(help="密码（不给则交互输入）")
 def users_create(username: str, role: str, display_name: str, password: str) -> None:
     """Create an account with a role."""
-    if db.session.scalar(sa.select(User).where(User.username == username)):
-        raise click.ClickException(f"用户名 {username} 已存在")
-    if len(password) < 6:
-        raise click.ClickException("密码至少 6 个字符")
+    if User.by_username(username):
+        raise click.ClickException(f"用户名 {username} 已存在(用户名不区分大小写)")
+    problem = password_problem(password, username)
+    if problem:
+        raise click.ClickException(problem)
     user = User(username=username, role=role, display_name=display_name)
     user.set_password(password)
     db.session.add(user)
@@ -161,14 +163,15 @@ def users_create(username: str, role: str, display_name: str, password: str) -> 
 @click.password_option(help="新密码")
 def users_reset_password(username: str, password: str) -> None:
     """Set a new password for an account."""
-    user = db.session.scalar(sa.select(User).where(User.username == username))
+    user = User.by_username(username)
     if user is None:
         raise click.ClickException(f"没有用户 {username}")
-    if len(password) < 6:
-        raise click.ClickException("密码至少 6 个字符")
-    user.set_password(password)
+    problem = password_problem(password, user.username)
+    if problem:
+        raise click.ClickException(problem)
+    user.set_password(password)  # also ends every session and remember cookie of the account
     db.session.commit()
-    click.echo(f"已重置 {username} 的密码")
+    click.echo(f"已重置 {user.username} 的密码;该用户所有已登录的会话均已失效")
 
 
 def create_demo_accounts() -> list[str]:

@@ -27,8 +27,19 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
+def is_local_url(value: str) -> bool:
+    """Whether a URL stays on this site, read the way a browser reads it (``\\`` is ``/``, controls dropped)."""
+    from urllib.parse import urlsplit
+
+    normalised = "".join(ch for ch in value if ch >= " " and ch != "\x7f").strip().replace("\\", "/")
+    if not normalised.startswith("/") or normalised.startswith("//"):
+        return False
+    parts = urlsplit(normalised)
+    return not parts.scheme and not parts.netloc
+
+
 def _filter_attribute(tag: str, attr: str, value: str) -> str | None:
-    if tag == "img" and attr == "src" and not value.startswith("/"):
+    if tag == "img" and attr == "src" and not is_local_url(value):
         return None
     return value
 

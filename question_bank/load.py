@@ -242,6 +242,75 @@ def _item_problems(item: Any, topic_names: set[str], seed_names: set[str] | None
     notes = item.get("notes", [])
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
         problems.append("notes 必须是字符串列表")
+    return problems + _shape_problems(item)
+
+
+# The size of any one field: the longest in the bank today is under 1,000 characters.
+MAX_TEXT = 20_000
+MAX_LIST = 100
+MAX_ITEM_CHARS = 200_000
+TEXT_FIELDS = ("id", "type", "stem", "key_source", "options_source", "explanation", "correction", "source_text",
+               "explanation_source")
+
+
+def _is_text_list(value: Any, limit: int = MAX_LIST) -> bool:
+    return isinstance(value, list) and len(value) <= limit and all(
+        isinstance(v, str) and len(v) <= MAX_TEXT for v in value)
+
+
+def _shape_problems(item: dict[str, Any]) -> list[str]:
+    """Types and sizes of every field, so no page meets a number where it expects text or a giant list."""
+    problems: list[str] = []
+    for name in TEXT_FIELDS:
+        value = item.get(name)
+        if value is not None and not isinstance(value, str):
+            problems.append(f"{name} 必须是文字,而不是 {type(value).__name__}")
+        elif isinstance(value, str) and len(value) > MAX_TEXT:
+            problems.append(f"{name} 超过 {MAX_TEXT} 个字符")
+    options = item.get("options")
+    if isinstance(options, dict) and len(options) > 26:
+        problems.append("选项最多 26 个")
+    if isinstance(options, dict) and any(isinstance(t, str) and len(t) > MAX_TEXT for t in options.values()):
+        problems.append(f"选项文字超过 {MAX_TEXT} 个字符")
+    answer = item.get("answer")
+    if answer is not None and not isinstance(answer, (str, bool)) and not _is_text_list(answer, 26):
+        problems.append("answer 必须是文字、true/false 或选项键列表")
+    if isinstance(answer, str) and len(answer) > MAX_TEXT:
+        problems.append(f"answer 超过 {MAX_TEXT} 个字符")
+    key_points = item.get("key_points")
+    if key_points is not None and not _is_text_list(key_points):
+        problems.append(f"key_points 必须是不超过 {MAX_LIST} 条的文字列表")
+    blanks = item.get("blanks")
+    if blanks is not None and not (isinstance(blanks, list) and len(blanks) <= MAX_LIST
+                                   and all(_is_text_list(b) for b in blanks)):
+        problems.append("blanks 必须是列表的列表(每空一组可接受的答案文字)")
+    parts = item.get("parts")
+    if parts is not None and not (isinstance(parts, list) and len(parts) <= MAX_LIST and all(
+            isinstance(p, dict) and all(isinstance(v, str) and len(v) <= MAX_TEXT for v in p.values())
+            for p in parts)):
+        problems.append("parts 必须是小题列表,每个小题的 stem 和 answer 都是文字")
+    printed = item.get("printed_key")
+    if printed is not None and not isinstance(printed, bool) and not _is_text_list(printed, 26):
+        problems.append("printed_key 必须是 true/false 或选项键列表")
+    for name in ("topics", "notes"):
+        value = item.get(name)
+        if isinstance(value, list) and len(value) > MAX_LIST:
+            problems.append(f"{name} 最多 {MAX_LIST} 条")
+    sources = item.get("sources")
+    if isinstance(sources, list) and len(sources) > MAX_LIST:
+        problems.append(f"sources 最多 {MAX_LIST} 条")
+    if isinstance(sources, list):
+        for source in sources:
+            if isinstance(source, dict) and any(not isinstance(source.get(k), (str, int)) or isinstance(
+                    source.get(k), bool) for k in ("seed", "section") if k in source):
+                problems.append("来源的 seed 和 section 必须是文字")
+                break
+            if isinstance(source, dict) and "number" in source and (
+                    not isinstance(source["number"], (str, int)) or isinstance(source["number"], bool)):
+                problems.append("来源的 number 必须是数字或文字")
+                break
+    if len(repr(item)) > MAX_ITEM_CHARS:
+        problems.append(f"题目过大(超过 {MAX_ITEM_CHARS} 个字符)")
     return problems
 
 

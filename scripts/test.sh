@@ -22,6 +22,8 @@ else
 fi
 .venv/bin/ruff check .
 .venv/bin/mypy --strict simulations question_bank
+# dependency audit: build tools checked offline; pip-audit when a vulnerability database is reachable
+.venv/bin/python scripts/audit_deps.py
 echo "== Test suite on SQLite =="
 .venv/bin/python -m pytest -q "$@"
 PG_URL="${TEST_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}"

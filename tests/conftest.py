@@ -26,6 +26,7 @@ BASE_CONFIG = {
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",  # cheap hashing: the suite creates many accounts
     "WTF_CSRF_ENABLED": True,
     "SERVER_NAME": None,
+    "RATELIMIT_ENABLED": False,  # on only in tests/test_security.py's rate-limit tests
 }
 
 

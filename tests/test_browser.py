@@ -55,6 +55,8 @@ def phone(browser):
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # anything the Content-Security-Policy blocks (an inline script or handler, an outside resource) is an error
+    page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
     yield page
     context.close()
     assert errors == [], errors

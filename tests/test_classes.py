@@ -153,10 +153,18 @@ def test_roster_csv_creates_accounts_and_enrols(app, instructor, bom):
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "花名册已导入" in html, html[:2000]
     assert response.headers["Cache-Control"] == "no-store"
-    assert "新建账号 2 个，已有账号加入 1 人" in html
+    assert "新建账号 2 个，已有账号发出邀请 1 人" in html
     generated = re.search(r"<td>lisi</td><td><code>([a-z0-9]{8})</code>", html).group(1)
     assert "<td>zhangsan</td><td><code>pass1234</code>" in html
     assert "carol" in html and "carol-pw" not in html
+    # carol's account existed before: she is invited, and joins only when she accepts
+    assert member_ids(app, class_id) == {uid(app, n) for n in ("zhangsan", "lisi")}
+    carol = app.test_client()
+    login(carol, "carol", "carol-pw")
+    page = carol.get("/classes/").get_data(as_text=True)
+    assert "班级邀请" in page and "2025003" in page
+    invitation = re.search(r'/classes/invitations/(\d+)', page).group(1)
+    post_form(carol, f"/classes/invitations/{invitation}", {"accept": "1"}, page="/classes/")
     assert member_ids(app, class_id) == {uid(app, n) for n in ("zhangsan", "lisi", "carol")}
     with app.app_context():
         numbers = dict(db.session.execute(sa.select(User.username, Membership.student_number)
@@ -177,7 +185,9 @@ def test_roster_csv_creates_accounts_and_enrols(app, instructor, bom):
     ("2025001,张三,zhangsan\n2025002,李四,li si\n", "第 2 行，用户名：“li si”无效"),
     ("2025001,张三,zhangsan\n2025002,李四,zhangsan\n", "第 2 行，用户名：“zhangsan”与第 1 行重复"),
     ("2025001,张三,zhangsan\n2025001,李四,lisi\n", "第 2 行，学号：“2025001”与第 1 行重复"),
-    ("2025001,张三,zhangsan,123\n", "第 1 行，初始密码：至少 6 个字符"),
+    ("2025001,张三,zhangsan,123\n", "第 1 行，初始密码：密码至少 8 个字符"),
+    ("2025001,张三,zhangsan,12345678\n", "第 1 行，初始密码：这个密码太常见"),
+    ("2025001,张三,zhang\x00san\n", "含有空字符"),
     ("2025001,张三\n", "第 1 行：需要 学号、姓名、用户名 三列"),
     ("2025001,张三,zhangsan,pw123456,多余\n", "第 1 行：多出第 5 列"),
     ("2025001,张三,teacher\n", "第 1 行，用户名：“teacher”是教师账号"),

@@ -125,6 +125,8 @@ TABLE: dict[str, Rule] = {
     "bank.seeds": Rule(lambda w: "/seeds/", everyone()),
     "bank.media": Rule(lambda w: w.extra["media"], everyone()),  # images in items are as public as the items
     "bank.manifest": Rule(lambda w: "/manifest.webmanifest", everyone()),
+    "exam_only_toggle": Rule(lambda w: f"/manage/items/{w.uid}/exam-only", instructors(302),
+                             data=lambda w: {"exam_only": "0"}),
     # ---- practice (visitors practise too; their sets live in the session)
     "practice.home": Rule(lambda w: "/practice/", everyone()),
     "practice.start": Rule(lambda w: "/practice/start?mode=sequential", everyone(302)),
@@ -170,6 +172,8 @@ TABLE: dict[str, Rule] = {
     "classes.index": Rule(lambda w: "/classes/", signed_in()),
     "classes.new": Rule(lambda w: "/classes/new", instructors()),
     "classes.join": Rule(lambda w: "/classes/join", signed_in()),
+    "classes.answer_invitation": Rule(lambda w: "/classes/invitations/999999", signed_in(404),
+                                      data=lambda w: {"accept": "1"}),
     "classes.detail": Rule(lambda w: f"/classes/{w.class_id}", class_viewers()),
     "classes.edit": Rule(lambda w: f"/classes/{w.class_id}/edit", class_managers()),
     "classes.regenerate_code": Rule(lambda w: f"/classes/{w.class_id}/code", class_managers(302)),
@@ -375,8 +379,12 @@ def _sandbox_world(world: World, class_id: int, users: dict[str, int]) -> None:
 def client_as(app, role: str, world: World):
     client = app.test_client()
     if role != "anonymous":
+        from app.models import User
+
+        with app.app_context():
+            session_id = db.session.get(User, world.users[role]).get_id()  # id and session version
         with client.session_transaction() as session:
-            session["_user_id"] = str(world.users[role])
+            session["_user_id"] = session_id
             session["_fresh"] = True
     return client
 

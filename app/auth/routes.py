@@ -8,6 +8,18 @@ from app.auth import bp
 from app.auth.forms import LoginForm, RegisterForm
 from app.extensions import db
 from app.models import User
+from app.models.users import username_key
+
+
+def _dummy_check(password: str) -> None:
+    """Spend the time a real password check takes, so an unknown username answers as slowly as a known one."""
+    from werkzeug.security import check_password_hash, generate_password_hash
+
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    cache = current_app.extensions.setdefault("crm_dummy_hashes", {})
+    if method not in cache:
+        cache[method] = generate_password_hash("not-a-password", method=method)
+    check_password_hash(cache[method], password)
 
 
 def _safe_next(default: str) -> str:
@@ -24,7 +36,9 @@ def login():
         return redirect(url_for("bank.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(sa.select(User).where(User.username == form.username.data))
+        user = User.by_username(form.username.data)
+        if user is None:
+            _dummy_check(form.password.data)
         if user is None or not user.check_password(form.password.data):
             form.password.errors.append("用户名或密码不正确")
         else:
@@ -40,8 +54,8 @@ def register():
         return redirect(url_for("bank.index"))
     form = RegisterForm()
     if form.validate_on_submit():
-        if db.session.scalar(sa.select(User).where(User.username == form.username.data)):
-            form.username.errors.append("该用户名已被使用")
+        if db.session.scalar(sa.select(User.id).where(User.username_key == username_key(form.username.data))):
+            form.username.errors.append("该用户名已被使用（用户名不区分大小写）")
         else:
             user = User(username=form.username.data, display_name=form.display_name.data or "", role="student")
             user.set_password(form.password.data)
@@ -66,6 +80,9 @@ def _adopt_guest_work(user: User) -> int:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    # a new session version ends this session and every other session and remember cookie of the account
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
     flash("你已退出登录。", "info")
     return redirect(url_for("bank.index"))

@@ -209,6 +209,9 @@ def plan_import(text: str, fmt: str, filename: str, default_topic: str | None = 
     """Parse and check an upload against the bank without writing anything (the page and the CLI share this)."""
     plan = ImportPlan(filename=filename, fmt=fmt, default_topic=default_topic or UNCATEGORISED,
                       default_tags=list(default_tags or []))
+    if "\x00" in text:  # no format carries a NUL byte, and PostgreSQL cannot store one
+        plan.errors.append("文件中含有空字符（\\0），无法导入：请检查文件是否损坏或选错了文件")
+        return plan
     parsed = PARSERS[fmt](text)
     plan.errors, plan.warnings, plan.skipped = list(parsed.errors), list(parsed.warnings), list(parsed.skipped)
     topic_names = set(topics_by_name())

@@ -264,6 +264,9 @@ def parse_json(text: str) -> ParseResult:
     except json.JSONDecodeError as exc:
         result.errors.append(f"第 {exc.lineno} 行：JSON 无法解析：{exc.msg}")
         return result
+    except RecursionError:
+        result.errors.append("第 1 行: JSON 嵌套过深,无法导入")
+        return result
     raw_items = data.get("items") if isinstance(data, dict) else None
     if not isinstance(raw_items, list):
         result.errors.append("第 1 行：顶层必须是含 items 列表的对象")
@@ -300,9 +303,14 @@ def _first(item: dict[str, Any]) -> str:
 def parse_yaml(text: str) -> ParseResult:
     import yaml
 
+    from question_bank.safeyaml import load_untrusted
+
     result = ParseResult()
     try:
-        data = yaml.safe_load(text)
+        data = load_untrusted(text)  # anchors and aliases refused: no expansion bombs
+    except RecursionError:
+        result.errors.append("第 1 行: YAML 嵌套过深,无法导入")
+        return result
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         result.errors.append(f"第 {mark.line + 1 if mark else '?'} 行：YAML 无法解析：{getattr(exc, 'problem', exc)}")

@@ -37,7 +37,7 @@ def browse():
     topic = db.session.scalar(sa.select(Topic).where(Topic.slug == topic_slug)) if topic_slug else None
     seed = request.args.get("seed") or None
     q = (request.args.get("q") or "").strip()[:100]
-    page = db.paginate(item_query(item_type=item_type, topic=topic, seed=seed, q=q or None),
+    page = db.paginate(item_query(item_type=item_type, topic=topic, seed=seed, q=q or None, public=True),
                        per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
     topics = db.session.scalars(sa.select(Topic).order_by(Topic.position)).all()
     notes = search_notes(q) if q else []

@@ -231,9 +231,11 @@ def search_notes(query: str, limit: int = 20) -> list[Note]:
 
 
 def item_query(*, item_type: str | None = None, topic: Topic | None = None, seed: str | None = None,
-               q: str | None = None, include_retired: bool = False) -> sa.Select[tuple[Item]]:
-    """Select items by type, topic, source seed and search text, in bank order."""
+               q: str | None = None, include_retired: bool = False, public: bool = False) -> sa.Select[tuple[Item]]:
+    """Select items by type, topic, source seed and search text, in bank order (public: without 考试专用 items)."""
     stmt = sa.select(Item)
+    if public:
+        stmt = stmt.where(Item.exam_only.is_(False))
     if not include_retired:
         stmt = stmt.where(Item.retired.is_(False))
     if item_type:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, make_response, redirect, render_template, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.auth.decorators import class_or_404, role_required
@@ -19,7 +19,23 @@ def index():
     classes = classes_of(current_user)
     taught = [c for c in classes if c.can_manage(current_user)]
     joined = [c for c in classes if not c.can_manage(current_user)]
-    return render_template("classes/index.html", taught=taught, joined=joined, join_form=JoinForm())
+    return render_template("classes/index.html", taught=taught, joined=joined, join_form=JoinForm(),
+                           invitations=svc.pending_invitations(current_user), action_form=ActionForm())
+
+
+@bp.route("/invitations/<int:invitation_id>", methods=["POST"])
+@login_required
+def answer_invitation(invitation_id: int):
+    """Accept or decline a roster invitation (only its own account can)."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    school_class, message = svc.answer_invitation(current_user, invitation_id, request.form.get("accept") == "1")
+    if school_class is None and message.startswith("邀请不存在"):
+        abort(404)
+    db.session.commit()
+    flash(message + "。", "success" if school_class else "warning")
+    return redirect(url_for("classes.index"))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -121,7 +137,7 @@ def roster_import(class_id: int):
         abort(400)
     upload = form.file.data
     data = upload.read() if upload else b""
-    result = svc.import_roster(school_class, data) if data else svc.RosterResult(errors=["请选择花名册 CSV 文件"])
+    result = svc.import_roster(school_class, data, current_user) if data else svc.RosterResult(errors=["请选择花名册 CSV 文件"])
     if result.errors:
         db.session.rollback()
         return render_template("classes/roster.html", school_class=school_class, members=svc.members(school_class),

@@ -10,13 +10,16 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from app.auth.passwords import password_problem
 from app.extensions import db
-from app.models.classes import JOIN_CODE_ALPHABET, Membership, SchoolClass, new_join_code
+from app.models.classes import JOIN_CODE_ALPHABET, ClassInvitation, Membership, SchoolClass, new_join_code
 from app.models.users import ROLES, User
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,32}$")
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # noqa: S105 (an alphabet; no 0/o, 1/l/i on printed lists)
 HEADER = ("学号", "姓名", "用户名", "初始密码")
+MAX_ROWS = 2000  # a roster is one class; more is a wrong file
+MAX_ERRORS_SHOWN = 50  # a broken 7 MB file must not become a 200 MB error page
 DEMO_CLASS = "演示班级：客户关系管理"
 
 
@@ -69,6 +72,30 @@ def members(school_class: SchoolClass) -> list[Membership]:
         .order_by(Membership.student_number, User.username)))
 
 
+def pending_invitations(user: User) -> list[ClassInvitation]:
+    return list(db.session.scalars(sa.select(ClassInvitation).where(ClassInvitation.user_id == user.id)
+                                   .order_by(ClassInvitation.id)))
+
+
+def answer_invitation(user: User, invitation_id: int, accept: bool) -> tuple[SchoolClass | None, str]:
+    """Accept (join the class with the roster's student number) or decline an invitation of this user."""
+    invitation = db.session.scalar(sa.select(ClassInvitation).where(ClassInvitation.id == invitation_id,
+                                                                   ClassInvitation.user_id == user.id))
+    if invitation is None:
+        return None, "邀请不存在或已处理"
+    school_class = invitation.school_class
+    db.session.delete(invitation)
+    if not accept:
+        return school_class, f"已拒绝班级“{school_class.name}”的邀请"
+    if school_class.archived:
+        return None, f"班级“{school_class.name}”已结课，不能再加入"
+    if not school_class.has_member(user):
+        db.session.add(Membership(class_id=school_class.id, user_id=user.id,
+                                  student_number=invitation.student_number))
+    db.session.flush()
+    return school_class, f"已加入班级“{school_class.name}”"
+
+
 def remove_member(school_class: SchoolClass, user_id: int) -> Membership | None:
     membership = db.session.scalar(sa.select(Membership).where(
         Membership.class_id == school_class.id, Membership.user_id == user_id))
@@ -91,7 +118,8 @@ class RosterRow:
 @dataclass
 class RosterResult:
     created: list[tuple[RosterRow, str]] = field(default_factory=list)  # (row, initial password): shown once
-    enrolled: list[RosterRow] = field(default_factory=list)  # existing accounts added to the class
+    enrolled: list[RosterRow] = field(default_factory=list)  # unused: existing accounts are invited, not added
+    invited: list[RosterRow] = field(default_factory=list)  # existing accounts asked to accept
     updated: list[RosterRow] = field(default_factory=list)  # already members: student number refreshed
     errors: list[str] = field(default_factory=list)
 
@@ -101,11 +129,13 @@ def generate_password(length: int = 8) -> str:
 
 
 def parse_roster(data: bytes) -> tuple[list[RosterRow], list[str]]:
-    """Read 学号,姓名,用户名[,初始密码] rows (UTF-8, with or without BOM; a header row is optional)."""
+    """Read 学号，姓名，用户名[，初始密码] rows (UTF-8, with or without BOM; a header row is optional)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return [], ["文件不是 UTF-8 编码：在 Excel 中请“另存为 → CSV UTF-8（逗号分隔）”"]
+    if "\x00" in text:
+        return [], ["文件中含有空字符（\\0），不是花名册 CSV：请在 Excel 中“另存为 → CSV UTF-8（逗号分隔）”"]
     rows: list[RosterRow] = []
     errors: list[str] = []
     seen_usernames: dict[str, int] = {}
@@ -144,21 +174,30 @@ def parse_roster(data: bytes) -> tuple[list[RosterRow], list[str]]:
                 problems.append(f"用户名：“{row.username}”与第 {seen_usernames[row.username.lower()]} 行重复")
             if row.student_number and row.student_number in seen_numbers:
                 problems.append(f"学号：“{row.student_number}”与第 {seen_numbers[row.student_number]} 行重复")
-            if row.password and not 6 <= len(row.password) <= 128:
-                problems.append("初始密码：至少 6 个字符")
+            if row.password and (problem := password_problem(row.password, row.username)):
+                problems.append(f"初始密码：{problem}")
             seen_usernames.setdefault(row.username.lower(), line)
             seen_numbers.setdefault(row.student_number, line)
             errors += [f"第 {line} 行，{p}" for p in problems]
             rows.append(row)
+            if len(rows) > MAX_ROWS:
+                errors.append(f"花名册超过 {MAX_ROWS} 行：一份花名册只应包含一个班级的学生")
+                break
     except csv.Error as exc:
         errors.append(f"第 {reader.line_num} 行：CSV 格式错误（{exc}）")
+    if len(errors) > MAX_ERRORS_SHOWN:
+        errors = errors[:MAX_ERRORS_SHOWN] + [f"……还有 {len(errors) - MAX_ERRORS_SHOWN} 个问题未列出；请先改正以上问题"]
     if not rows and not errors:
         errors.append("文件里没有学生：每行应为 学号，姓名，用户名[，初始密码]")
     return rows, errors
 
 
-def import_roster(school_class: SchoolClass, data: bytes) -> RosterResult:
-    """Create missing student accounts and enrol every row; any bad row means nothing is written."""
+def import_roster(school_class: SchoolClass, data: bytes, invited_by: User | None = None) -> RosterResult:
+    """Create missing student accounts and enrol them; invite existing accounts (they join only by accepting).
+
+    A row naming an account that already exists is never attached silently: whoever registered that username
+    first may not be the student on the roster. Any bad row means nothing is written.
+    """
     result = RosterResult()
     rows, result.errors = parse_roster(data)
     if result.errors:
@@ -173,6 +212,8 @@ def import_roster(school_class: SchoolClass, data: bytes) -> RosterResult:
         return result
     memberships = {m.user_id: m for m in db.session.scalars(
         sa.select(Membership).where(Membership.class_id == school_class.id))}
+    invitations = {i.user_id: i for i in db.session.scalars(
+        sa.select(ClassInvitation).where(ClassInvitation.class_id == school_class.id))}
     for row in rows:
         user = existing.get(row.username.lower())
         if user is None:
@@ -182,14 +223,21 @@ def import_roster(school_class: SchoolClass, data: bytes) -> RosterResult:
             db.session.add(user)
             db.session.flush()
             result.created.append((row, password))
-        membership = memberships.get(user.id)
-        if membership is None:
             db.session.add(Membership(class_id=school_class.id, user_id=user.id, student_number=row.student_number))
-            if user.username.lower() in existing:
-                result.enrolled.append(row)
-        else:
+            continue
+        membership = memberships.get(user.id)
+        if membership is not None:
             membership.student_number = row.student_number
             result.updated.append(row)
+            continue
+        invitation = invitations.get(user.id)
+        if invitation is None:
+            invitation = ClassInvitation(class_id=school_class.id, user_id=user.id,
+                                         invited_by_id=invited_by.id if invited_by else None)
+            db.session.add(invitation)
+            invitations[user.id] = invitation
+        invitation.student_number, invitation.name = row.student_number, row.name
+        result.invited.append(row)
     db.session.flush()
     return result
 

@@ -65,6 +65,8 @@ class Item(db.Model):
     bank_hash: Mapped[str] = mapped_column(sa.String(64), default="")
     origin: Mapped[str] = mapped_column(sa.String(16), default="bank")  # bank | instructor | import
     retired: Mapped[bool] = mapped_column(default=False, index=True)
+    # 考试专用: kept out of the public bank, search, practice and mock exams; only instructors' quizzes use it
+    exam_only: Mapped[bool] = mapped_column(default=False, server_default=sa.false(), index=True)
     search_text: Mapped[str] = mapped_column(sa.Text, default="")
     keyed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     keyed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

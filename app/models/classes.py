@@ -56,6 +56,24 @@ class Membership(db.Model):
     __table_args__ = (sa.UniqueConstraint("class_id", "user_id"),)
 
 
+class ClassInvitation(db.Model):
+    """A roster row that matched an existing account: the account joins only when its owner accepts."""
+
+    __tablename__ = "class_invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(sa.ForeignKey("school_class.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    student_number: Mapped[str] = mapped_column(sa.String(40), default="")
+    name: Mapped[str] = mapped_column(sa.String(64), default="")  # the name on the instructor's roster
+    invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    school_class: Mapped[SchoolClass] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("class_id", "user_id"),)
+
+
 def classes_of(user: User) -> list[SchoolClass]:
     """The classes a user teaches (all for an admin) or belongs to."""
     if not user.is_authenticated:

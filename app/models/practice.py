@@ -124,6 +124,8 @@ class ExamAttempt(db.Model):
     # when the student may see keys and feedback: after_submit | after_close (review_after) | never
     feedback_policy: Mapped[str] = mapped_column(sa.String(20), default="after_submit")
     review_after: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # whether the answers have fed the 错题本 and FSRS: only once the feedback policy lets the student see keys
+    learning_applied: Mapped[bool] = mapped_column(default=False, server_default=sa.true())
     answers: Mapped[list[ExamAnswer]] = relationship(back_populates="attempt", cascade="all, delete-orphan",
                                                      order_by="ExamAnswer.position")
 

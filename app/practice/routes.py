@@ -336,7 +336,9 @@ def exam_save(attempt_id: int):
     """Autosave one answer. JSON from the page's script, or a plain form post without JavaScript."""
     attempt = _my_attempt(attempt_id)
     is_json = request.is_json
-    data = request.get_json(silent=True) or {} if is_json else request.form
+    data = request.get_json(silent=True) if is_json else request.form
+    if not isinstance(data, dict) and is_json:  # [1, 2], "x", 5: not an answer
+        return jsonify(ok=False, error="数据格式不对:应为含 position 和 answer 的对象。"), 400
     if not svc.accepting_answers(attempt):
         if is_json:
             return jsonify(ok=False, error="考试已结束，答案未保存。"), 409
@@ -348,7 +350,9 @@ def exam_save(attempt_id: int):
     try:
         position = int(data.get("position"))
         assert 0 <= position < len(attempt.paper)
-    except (TypeError, ValueError, AssertionError):
+    except (TypeError, ValueError, OverflowError, AssertionError):
+        if is_json:
+            return jsonify(ok=False, error="题号不对,答案未保存。"), 400
         abort(400)
     if is_json:
         values = data.get("answer")

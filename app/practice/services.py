@@ -78,7 +78,7 @@ def _filtered_ids(scope: dict[str, Any], gradable: bool = True) -> list[int]:
     topic = None
     if scope.get("topic"):
         topic = db.session.scalar(sa.select(Topic).where(Topic.slug == scope["topic"]))
-    stmt = item_query(topic=topic, seed=scope.get("seed") or None)
+    stmt = item_query(topic=topic, seed=scope.get("seed") or None, public=True)
     types = [t for t in scope.get("types") or [] if t in REGISTRY]
     if types:
         stmt = stmt.where(Item.type.in_(types))
@@ -346,7 +346,8 @@ def draw_paper(blueprint: dict[str, Any], rng: random.Random) -> list[dict[str, 
     if blueprint.get("topics"):
         topic_ids = list(db.session.scalars(sa.select(Topic.id).where(Topic.slug.in_(blueprint["topics"]))))
     for section in blueprint["sections"]:
-        stmt = sa.select(Item).where(Item.type == section["type"], Item.retired.is_(False), Item.key_source != "none")
+        stmt = sa.select(Item).where(Item.type == section["type"], Item.retired.is_(False), Item.key_source != "none",
+                                     Item.exam_only.is_(False))
         if topic_ids:
             stmt = stmt.where(Item.topics.any(Topic.id.in_(topic_ids)))
         pool = list(db.session.scalars(stmt.order_by(Item.id)))
@@ -466,6 +467,9 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
     items = {i.id: i for i in db.session.scalars(sa.select(Item).where(Item.id.in_(item_ids)))}
     state = LearningState(attempt.user_id, item_ids)
     when = now()
+    # the 错题本 and FSRS show keys: fed now only when the feedback policy already lets the student see them
+    # (otherwise app/exam_integrity.py feeds them once it does; a ``never`` policy never feeds them)
+    feed = policy_allows_feedback(attempt)
     total = 0.0
     for position, entry in enumerate(attempt.paper):
         item = items.get(entry["item_id"])
@@ -495,15 +499,16 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
                                 exam_id=attempt.id, answer=value, score=result.score, correct=result.correct,
                                 detail=result.detail, created_at=when)
         db.session.add(record)
-        if result.score is not None and not blank:
+        if feed and result.score is not None and not blank:
             learn(attempt.user_id, item.id, result.score, result.correct, when, state)
-        elif blank and closed_by == "student":
+        elif feed and blank and closed_by == "student":
             update_wrong_book(attempt.user_id, item.id, False, when, state)
     ended = now()
     attempt.submitted_at = min(ended, cutoff) if cutoff else ended
     attempt.score = round_score(total)
     attempt.status = "graded"
     attempt.closed_by = closed_by
+    attempt.learning_applied = feed
     db.session.flush()
     return True
 
@@ -524,8 +529,11 @@ def close_expired(user_id: int) -> int:
 
 
 def feedback_visible(attempt: ExamAttempt) -> bool:
-    if attempt.status != "graded":
-        return False
+    return attempt.status == "graded" and policy_allows_feedback(attempt)
+
+
+def policy_allows_feedback(attempt: ExamAttempt) -> bool:
+    """Whether the attempt's feedback policy lets its student see keys now."""
     if attempt.feedback_policy == "never":
         return False
     if attempt.feedback_policy == "after_close" and attempt.review_after is not None:

@@ -46,7 +46,9 @@ def can_manage(sandbox: Sandbox, user: Any) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
     if sandbox.class_id is None:
-        return user.is_admin or (user.is_instructor and sandbox.created_by_id in (None, user.id))
+        # the class-less demo sandbox (no creator) is managed by admins only; one an instructor made, by them too
+        return user.is_admin or (user.is_instructor and sandbox.created_by_id is not None
+                                 and sandbox.created_by_id == user.id)
     return sandbox.school_class is not None and sandbox.school_class.can_manage(user)
 
 
