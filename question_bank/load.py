@@ -277,9 +277,7 @@ def _shape_problems(item: dict[str, Any]) -> list[str]:
         problems.append("answer 必须是文字、true/false 或选项键列表")
     if isinstance(answer, str) and len(answer) > MAX_TEXT:
         problems.append(f"answer 超过 {MAX_TEXT} 个字符")
-    key_points = item.get("key_points")
-    if key_points is not None and not _is_text_list(key_points):
-        problems.append(f"key_points 必须是不超过 {MAX_LIST} 条的文字列表")
+    # key_points: rubric_problems() checks their type and size
     blanks = item.get("blanks")
     if blanks is not None and not (isinstance(blanks, list) and len(blanks) <= MAX_LIST
                                    and all(_is_text_list(b) for b in blanks)):

@@ -1,4 +1,4 @@
-"""Classes （班级）： instructors create them and share a join code; students join; rosters come from CSV."""
+"""Classes (班级): instructors create them and share a join code; students join; rosters come from CSV."""
 
 from flask import Blueprint
 

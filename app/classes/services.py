@@ -129,7 +129,7 @@ def generate_password(length: int = 8) -> str:
 
 
 def parse_roster(data: bytes) -> tuple[list[RosterRow], list[str]]:
-    """Read 学号，姓名，用户名[，初始密码] rows (UTF-8, with or without BOM; a header row is optional)."""
+    """Read 学号,姓名,用户名[,初始密码] rows (UTF-8, with or without BOM; a header row is optional)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
