@@ -288,8 +288,9 @@ def _shape_problems(item: dict[str, Any]) -> list[str]:
             for p in parts)):
         problems.append("parts 必须是小题列表,每个小题的 stem 和 answer 都是文字")
     printed = item.get("printed_key")
-    if printed is not None and not isinstance(printed, bool) and not _is_text_list(printed, 26):
-        problems.append("printed_key 必须是 true/false 或选项键列表")
+    if printed is not None and not isinstance(printed, bool) and not _is_text_list(printed, 26) \
+            and not (isinstance(printed, str) and len(printed) <= MAX_TEXT):
+        problems.append("printed_key 必须与 answer 同形:文字、true/false 或选项键列表")
     for name in ("topics", "notes"):
         value = item.get(name)
         if isinstance(value, list) and len(value) > MAX_LIST:
