@@ -176,7 +176,7 @@ def _item_context(item: Item) -> dict[str, Any]:
 
 @role_required("instructor")
 def exam_only_toggle(uid: str) -> Any:
-    """Mark an item 考试专用 （or public again）."""
+    """Mark an item 考试专用 (or public again)."""
     item = db.first_or_404(sa.select(Item).where(Item.uid == uid))
     item.exam_only = request.form.get("exam_only") == "1"
     db.session.commit()
