@@ -50,8 +50,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.cli import register_cli
     from app.markdown import render_markdown
 
+    from app import jobs
+
     app.register_blueprint(auth_bp)
     app.register_blueprint(bank_bp)
+    jobs.init_app(app)
     _register_optional_blueprints(app)
     register_cli(app)
     app.jinja_env.filters["markdown"] = render_markdown

@@ -22,6 +22,15 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
     PASSWORD_HASH_METHOD = "scrypt"
+    # Sandbox companies: one DuckDB file per sandbox version (default <instance>/sandboxes; a shared volume when
+    # app processes run on several machines).
+    SANDBOX_DATA_DIR: str | None = os.environ.get("SANDBOX_DATA_DIR")
+    SANDBOX_MAX_CUSTOMERS = 200_000  # the largest company the page may ask for (the CLI allows more)
+    # Background jobs: on RQ when REDIS_URL is set, else a worker thread in the app process; JOBS_INLINE runs
+    # them in the request (None: only under TESTING).
+    REDIS_URL: str | None = os.environ.get("REDIS_URL")
+    JOBS_INLINE: bool | None = None
+    JOBS_QUEUE = "crm"
     SEEDS_DIR = os.environ.get("CRM_SEEDS_DIR") or str(Path(__file__).resolve().parent.parent.parent / "shared" / "seeds")
 
 

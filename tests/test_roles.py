@@ -323,13 +323,12 @@ def build_world(app) -> World:
 
 def _sandbox_world(world: World, class_id: int, users: dict[str, int]) -> None:
     """A tiny sandbox of the class, with a ticket, and a segment, a campaign and a case run to point at."""
-    from app.models.sandbox import SbCaseRun, SbSegment, sb_ticket
-    from app.sandbox import campaigns
+    from app.models.sandbox import SbCaseRun, SbSegment
+    from app.sandbox import campaigns, store
     from app.sandbox import services as svc
 
     sandbox = svc.create_sandbox(class_id=class_id, customers=100, months=6, seed=1, created_by_id=users["instructor"])
-    ticket = db.session.execute(sa.select(sb_ticket.c.id, sb_ticket.c.customer_id).where(
-        sb_ticket.c.sandbox_id == sandbox.id).order_by(sb_ticket.c.id)).first()
+    ticket = store.one(sandbox, "SELECT id, customer_id FROM tickets ORDER BY id LIMIT 1")
     segment = SbSegment(sandbox_id=sandbox.id, user_id=users["student"], name="VIP", filters={"tier": "VIP"})
     db.session.add(segment)
     db.session.flush()

@@ -22,15 +22,11 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models.classes import Membership, SchoolClass
 from app.models.sandbox import (
-    DATA_TABLES,
     Sandbox,
     SbCampaignRun,
     SbExerciseAttempt,
     SbSegment,
     SbStudentAction,
-    sb_customer,
-    sb_order,
-    sb_ticket,
 )
 from simulations import Params, generate
 from simulations.analytics import (
@@ -99,36 +95,41 @@ def digest(app, sandbox_id: int) -> str:
     from app.sandbox.store import table_digest
 
     with app.app_context():
-        return table_digest(sandbox_id)
+        return table_digest(db.session.get(Sandbox, sandbox_id))
+
+
+def stored(app, sandbox_id: int, sql: str, params=()):
+    """Rows of a query on the sandbox's data file (the store's public interface)."""
+    from app.sandbox import store
+
+    with app.app_context():
+        return store.rows(db.session.get(Sandbox, sandbox_id), sql, params)
 
 
 # ------------------------------------------------------------------------------------------------ storage
 
 def test_store_round_trip(app, world):
     from app.sandbox import services as svc
-    from app.sandbox.store import row_counts
+    from app.sandbox import store
 
     generated = company()
     with app.app_context():
-        assert row_counts(world.sandbox_id) == {k: len(v["id"]) for k, v in generated.tables.items()}
-        for name, table in DATA_TABLES.items():
-            columns = generated.tables[name]
+        sandbox = db.session.get(Sandbox, world.sandbox_id)
+        assert store.row_counts(sandbox) == {k: len(v["id"]) for k, v in generated.tables.items()}
+        for name, columns in generated.tables.items():
             ids = [1, len(columns["id"]) // 2, len(columns["id"])]
-            rows = {r.id: r for r in db.session.execute(sa.select(table).where(
-                table.c.sandbox_id == world.sandbox_id, table.c.id.in_(ids))).all()}
+            rows = {r.id: r for r in store.rows(sandbox, f"SELECT * FROM {name} WHERE id IN (?, ?, ?)", ids)}
             for i in ids:
-                for column in table.columns:
-                    if column.name == "sandbox_id":
-                        continue
-                    stored, want = getattr(rows[i], column.name), columns[column.name][i - 1]
+                for column in columns:
+                    stored, want = getattr(rows[i], column), columns[column][i - 1]
                     if isinstance(want, np.datetime64):
-                        assert stored == (None if np.isnat(want) else want.astype(date)), (name, column.name)
+                        assert stored == (None if np.isnat(want) else want.astype(date)), (name, column)
                     elif isinstance(want, np.floating) and np.isnan(want):
-                        assert stored is None, (name, column.name)
+                        assert stored is None, (name, column)
                     elif isinstance(want, np.floating):
-                        assert stored == pytest.approx(float(want), abs=1e-4), (name, column.name)
+                        assert stored == pytest.approx(float(want), abs=1e-9), (name, column)
                     else:
-                        assert stored == want.item(), (name, column.name)
+                        assert stored == want.item(), (name, column)
         # the hidden truth round-trips through its compressed blob
         truth = svc.truth_of(db.session.get(Sandbox, world.sandbox_id))
         assert np.array_equal(truth["propensity"], generated.truth.propensity)
@@ -148,12 +149,29 @@ def test_metrics_match_simulations_analytics(app, world):
         assert list(data["stage"]) == list(obs.stage)
 
 
-def test_bulk_writer_escapes_copy_text():
-    from app.sandbox.store import _copy_column
+def test_metrics_from_the_raw_orders_match_the_stored_ones(app, world):
+    """The fast path (aggregates over the raw orders in the file) gives the figures written at build time."""
+    from app.sandbox.analysis import View, metrics_from_store
 
-    assert _copy_column(["a\tb", None, "c\\d\n"]) == ["a\\tb", "\\N", "c\\\\d\\n"]
-    assert _copy_column([1.5, None]) == ["1.5", "\\N"]
-    assert _copy_column([True, False]) == ["t", "f"]
+    with app.app_context():
+        sandbox = db.session.get(Sandbox, world.sandbox_id)
+        fresh, data = metrics_from_store(sandbox), View(sandbox).customers
+        for key in ("n_orders", "r", "f", "m", "rfm", "tier", "stage"):
+            assert list(fresh[key]) == list(data[key]), key
+        assert np.allclose(fresh["revenue"], data["revenue"]) and np.allclose(fresh["profit"], data["profit"])
+
+
+def test_data_file_is_written_whole_and_deleted_with_the_sandbox(app, world):
+    from app.sandbox import services as svc
+    from app.sandbox import store
+
+    with app.app_context():
+        sandbox = db.session.get(Sandbox, world.sandbox_id)
+        path = store.path_of(sandbox.id, sandbox.version)
+        assert path.is_file() and path.parent == store.data_dir()
+        assert not list(store.data_dir().glob("*.partial"))
+        svc.delete_sandbox(sandbox)
+        assert not path.exists()
 
 
 # -------------------------------------------------------------------------------------------------- pages
@@ -291,9 +309,7 @@ def test_student_actions_never_change_the_generated_data(app, client, world):
     before = digest(app, world.sandbox_id)
     login(client, "alice")
     sid = world.sandbox_id
-    with app.app_context():
-        ticket = db.session.execute(sa.select(sb_ticket.c.id, sb_ticket.c.customer_id).where(
-            sb_ticket.c.sandbox_id == sid).limit(1)).one()
+    ticket = stored(app, sid, "SELECT id, customer_id FROM tickets ORDER BY id LIMIT 1")[0]
     page = f"/sandbox/{sid}/customers/{ticket.customer_id}"
     assert post_form(client, page + "/interactions", {"kind": "电话", "direction": "呼出", "note": "回访客户,了解近况"},
                      page=page).status_code == 302
@@ -320,23 +336,70 @@ def test_student_actions_never_change_the_generated_data(app, client, world):
     assert "回访客户,了解近况" not in other.get(page).get_data(as_text=True)
 
 
-def test_csv_downloads_have_a_bom(app, client, world):
+def fetch_download(client, url: str):
+    """GET a download; the first request prepares the files in a job (inline in tests) and shows its progress."""
+    response = client.get(url)
+    if response.status_code == 302 and "/jobs/" in response.headers["Location"]:
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert "已完成" in page and url in page
+        response = client.get(url)
+    response.get_data()
+    response.close()  # a file response holds the file open until closed
+    return response
+
+
+def read_csv(response) -> list[list[str]]:
+    text = response.get_data().decode("utf-8")
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def test_downloads_are_order_level_with_a_data_dictionary(app, client, world):
+    from app.sandbox.exports import DICTIONARY
+
     login(client, "alice")
-    for name in ("customers", "orders", "interactions", "tickets", "surveys", "campaigns"):
-        response = client.get(f"/sandbox/{world.sandbox_id}/downloads/{name}.csv")
+    base = f"/sandbox/{world.sandbox_id}/downloads"
+    tables = company().tables
+    files = {}
+    for name in ("customers", "orders", "order_lines", "products", "interactions", "tickets", "surveys",
+                 "campaigns"):
+        response = fetch_download(client, f"{base}/{name}.csv")
         assert response.status_code == 200 and response.mimetype == "text/csv"
-        text = response.get_data().decode("utf-8")
-        assert text.startswith("\ufeff")
-        rows = list(csv.reader(io.StringIO(text[1:])))
-        if name == "orders":
-            assert "product_name" in rows[0] and len(rows) - 1 == len(company().tables["order_lines"]["id"])
-        elif name == "customers":
-            assert rows[1][1] == company().tables["customers"]["name"][0] and "rfm" in rows[0]
-        else:
-            assert len(rows) - 1 == len(company().tables[name]["id"])
+        files[name] = read_csv(response)
+        assert files[name][0] == [column for column, _meaning, _unit in DICTIONARY[name]], name
+    orders, lines = files["orders"], files["order_lines"]
+    head = orders[0]
+    # one row per order, and the amounts add up to the company's revenue (not 1.9 times it)
+    assert len(orders) - 1 == len(tables["orders"]["id"])
+    revenue = sum(float(r[head.index("amount")]) for r in orders[1:])
+    assert revenue == pytest.approx(float(tables["orders"]["amount"].sum()), abs=0.01)
+    per_customer = np.bincount([int(r[head.index("customer_id")]) for r in orders[1:]], minlength=SIZE + 1)[1:]
+    assert np.array_equal(per_customer, observed().raw["frequency"].astype(int))  # F counted from the file
+    assert len(lines) - 1 == len(tables["order_lines"]["id"])
+    line_head = lines[0]
+    by_order: dict[str, float] = {}
+    for r in lines[1:]:
+        by_order[r[line_head.index("order_id")]] = by_order.get(r[line_head.index("order_id")], 0.0) + float(
+            r[line_head.index("line_amount")])
+    assert all(abs(by_order[r[0]] - float(r[head.index("amount")])) < 0.02 for r in orders[1:])
+    assert files["customers"][1][1] == tables["customers"]["name"][0]
+    for name in ("products", "interactions", "tickets", "surveys", "campaigns"):
+        assert len(files[name]) - 1 == len(tables[name]["id"])
+    # the zip holds every file and the data dictionary
+    import zipfile
+
+    archive = zipfile.ZipFile(io.BytesIO(fetch_download(client, f"{base}/sandbox_data.zip").get_data()))
+    assert set(archive.namelist()) == {f"{n}.csv" for n in files} | {"data_dictionary.csv"}
+    dictionary = list(csv.reader(io.StringIO(archive.read("data_dictionary.csv").decode("utf-8-sig"))))
+    assert ["orders.csv", "amount", "订单金额(实付,等于该订单各明细金额之和)", "元"] in dictionary
+    html = client.get(base).get_data(as_text=True)
+    assert "数据字典" in html and "订单金额(实付" in html and "元/件" in html
+    assert client.get(f"{base}/secrets.csv").status_code == 404
 
 
 def test_instructor_resets_and_deletes_from_the_page(app, client, world):
+    from app.sandbox import store
+
     login(client, "teacher")
     sid = world.sandbox_id
     before = digest(app, sid)
@@ -349,27 +412,43 @@ def test_instructor_resets_and_deletes_from_the_page(app, client, world):
     assert post_form(client, f"/sandbox/{sid}/reset", {"confirm": "wrong"}, page=f"/sandbox/{sid}/").status_code == 302
     with app.app_context():
         assert db.session.get(Sandbox, sid).version == 1
-    post_form(client, f"/sandbox/{sid}/reset", {"confirm": str(sid)}, page=f"/sandbox/{sid}/")
+    response = post_form(client, f"/sandbox/{sid}/reset", {"confirm": str(sid)}, page=f"/sandbox/{sid}/")
+    assert "/jobs/" in response.headers["Location"]
     with app.app_context():
         assert db.session.get(Sandbox, sid).version == 2
         assert db.session.scalar(sa.select(sa.func.count()).select_from(SbStudentAction)) == 0
+        old_file = store.path_of(sid, 1)
+    assert not old_file.exists()
     assert digest(app, sid) == before  # same parameters and seed: the same company
-    post_form(client, f"/sandbox/{sid}/delete", {"confirm": str(sid)}, page=f"/sandbox/{sid}/")
+    response = post_form(client, f"/sandbox/{sid}/delete", {"confirm": str(sid)}, page=f"/sandbox/{sid}/")
+    assert "/jobs/" in response.headers["Location"]
     with app.app_context():
         assert db.session.get(Sandbox, sid) is None
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(sb_order)) == 0
+        assert not list(store.data_dir().glob(f"sandbox-{sid}-v*"))
 
 
 def test_instructor_creates_a_sandbox_from_the_page(app, client, world):
     login(client, "teacher")
     response = post_form(client, "/sandbox/new", {"class_id": world.other_class_id, "scenario": "walmart_basket",
                                                   "customers": 300, "months": 12, "seed": 5})
-    assert response.status_code == 302
+    assert response.status_code == 302 and "/jobs/" in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "已完成" in page and "<progress" in page
     with app.app_context():
         sandbox = db.session.scalar(sa.select(Sandbox).where(Sandbox.class_id == world.other_class_id))
         assert sandbox.status == "ready" and sandbox.scenario == "walmart_basket"
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(sb_customer)
-                                 .where(sb_customer.c.sandbox_id == sandbox.id)) == 300
+    assert f"/sandbox/{sandbox.id}/" in page  # the page goes on to the new sandbox
+    assert stored(app, sandbox.id, "SELECT count(*) AS n FROM customers")[0].n == 300
+
+
+def test_page_size_limit_is_configured(app, client, world):
+    app.config["SANDBOX_MAX_CUSTOMERS"] = 1000
+    login(client, "teacher")
+    html = post_form(client, "/sandbox/new", {"class_id": world.other_class_id, "scenario": "default",
+                                              "customers": 1500, "months": 12, "seed": 5}).get_data(as_text=True)
+    assert "客户数须在 200 到 1000 之间" in html
+    with app.app_context():
+        assert db.session.scalar(sa.select(Sandbox).where(Sandbox.class_id == world.other_class_id)) is None
 
 
 # --------------------------------------------------------------------------------------------------- CLI
@@ -381,7 +460,8 @@ def test_cli_create_export_and_delete(app, runner, world, tmp_path):
     new_id = int(re.search(r"沙盒 (\d+) 已就绪", result.output).group(1))
     result = runner.invoke(args=["sandbox", "export", "--sandbox-id", str(new_id), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    for name in ("customers", "orders", "interactions", "tickets", "surveys", "campaigns"):
+    assert (tmp_path / "out" / "sandbox_data.zip").is_file() and (tmp_path / "out" / "data_dictionary.csv").is_file()
+    for name in ("customers", "orders", "order_lines", "interactions", "tickets", "surveys", "campaigns"):
         path = tmp_path / "out" / f"{name}.csv"
         assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     with (tmp_path / "out" / "customers.csv").open(encoding="utf-8-sig") as handle:
@@ -645,8 +725,9 @@ def test_case_flow(app, client, world):
     login(client, "teacher")
     response = post_form(client, "/sandbox/cases", {"class_id": world.class_id, "case_key": "walmart",
                                                     "customers": 300})
-    assert response.status_code == 302
-    case_url = response.headers["Location"]
+    assert response.status_code == 302 and "/jobs/" in response.headers["Location"]  # the new sandbox is built
+    job_page = client.get(response.headers["Location"]).get_data(as_text=True)
+    case_url = re.search(r'href="(/sandbox/case/\d+)"', job_page).group(1)
     with app.app_context():
         sandbox = db.session.scalar(sa.select(Sandbox).where(Sandbox.scenario == "walmart_basket"))
         assert sandbox.class_id == world.class_id and sandbox.counts["customers"] == 300

@@ -1,9 +1,9 @@
-"""The sandbox CRM: a generated company per class (bulk tables keyed by sandbox_id) and what students do in it.
+"""The sandbox CRM: a generated company per class and what students do in it.
 
-The generated tables (sb_customer, sb_order, ...) are plain Core tables: they are written in bulk
-(executemany / COPY) and read with aggregates and column queries, never as one ORM object per row. Each has the
-primary key (sandbox_id, id), so the ids the generator gave stay the ids students see. What students do lives
-in their own tables (segments, campaign runs, actions, exercise attempts) and never changes the generated data.
+The generated company (customers, orders, order lines, tickets, ...) never changes once built, so it is not kept
+here: it lives column-wise in one DuckDB file per sandbox version (``app/sandbox/store.py``), with the ids the
+generator gave. What students do lives in these SQL tables (segments, campaign runs, actions, exercise attempts)
+as overlays, and never changes the generated data.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ SCENARIOS = {
     "coca_cola_complaints": "投诉处理与口碑(可口可乐)",
     "convenience_time_of_day": "便利店分时段经营",
 }
-STATUSES = {"building": "生成中", "ready": "可用", "failed": "生成失败"}
+STATUSES = {"building": "生成中", "ready": "可用", "failed": "生成失败", "deleting": "删除中"}
 
 
 class Sandbox(db.Model):
@@ -71,127 +71,6 @@ class SandboxTruth(db.Model):
     blob: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
-# ------------------------------------------------------------------------------------------ generated tables
-
-def _data_table(name: str, *columns: sa.Column, indexes: tuple[tuple[str, ...], ...] = (),
-                refs: tuple[tuple[str, str], ...] = (), bulk: bool = False) -> sa.Table:
-    """A generated table: (sandbox_id, id) primary key, an index on sandbox_id + each filter/FK column.
-
-    ``bulk`` tables (orders, order lines, interactions: 95 % of the rows) declare no foreign keys: a per-row
-    check costs more than the whole write (PostgreSQL COPY of 1M orders: 9 s without, 38 s with the two keys;
-    see scripts/bench_sandbox_store.py). Their references are consistent by construction (one generator writes
-    them, ``store.delete_data`` deletes children first) and indexed like foreign keys.
-    """
-    sandbox_id = sa.Column("sandbox_id", sa.Integer, primary_key=True) if bulk else \
-        sa.Column("sandbox_id", sa.ForeignKey("sandbox.id", ondelete="CASCADE"), primary_key=True)
-    args: list[Any] = [
-        sandbox_id,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-        *columns,
-    ]
-    for cols in indexes:
-        args.append(sa.Index(f"ix_{name}_{'_'.join(cols)}", "sandbox_id", *cols))
-    for column, target in () if bulk else refs:
-        args.append(sa.ForeignKeyConstraint(["sandbox_id", column], [f"{target}.sandbox_id", f"{target}.id"],
-                                            ondelete="CASCADE"))
-    # WITHOUT ROWID on SQLite: the (sandbox_id, id) key is the table itself, one B-tree less per row.
-    return sa.Table(name, db.metadata, *args, sqlite_with_rowid=False)
-
-
-def _text(name: str, length: int = 40) -> sa.Column:
-    return sa.Column(name, sa.String(length), nullable=True)
-
-
-sb_customer = _data_table(
-    "sb_customer",
-    _text("name", 60), _text("phone", 24), _text("province", 20), _text("city", 20), _text("company", 80),
-    _text("kind", 20), _text("settlement", 20), _text("channel", 20), sa.Column("acquired_on", sa.Date),
-    _text("owner", 40), _text("gender", 8), sa.Column("birth_year", sa.Integer),
-    indexes=(("city",), ("kind",)),
-)
-sb_product = _data_table(
-    "sb_product",
-    _text("name", 80), _text("category", 40), sa.Column("unit_price", sa.Float), sa.Column("unit_cost", sa.Float),
-)
-sb_order = _data_table(
-    "sb_order",
-    sa.Column("customer_id", sa.Integer, nullable=False), sa.Column("ordered_on", sa.Date),
-    sa.Column("amount", sa.Float), sa.Column("cost", sa.Float), _text("channel", 20), sa.Column("hour", sa.Integer),
-    indexes=(("customer_id",),),
-    refs=(("customer_id", "sb_customer"),), bulk=True,
-)
-sb_order_line = _data_table(
-    "sb_order_line",
-    sa.Column("order_id", sa.Integer, nullable=False), sa.Column("product_id", sa.Integer, nullable=False),
-    sa.Column("quantity", sa.Integer), sa.Column("unit_price", sa.Float),
-    indexes=(("order_id",), ("product_id",)),
-    refs=(("order_id", "sb_order"), ("product_id", "sb_product")), bulk=True,
-)
-sb_interaction = _data_table(
-    "sb_interaction",
-    sa.Column("customer_id", sa.Integer, nullable=False), sa.Column("happened_on", sa.Date), _text("kind", 20),
-    _text("direction", 12), _text("rep", 40), sa.Column("note", sa.Text),
-    indexes=(("customer_id",),),
-    refs=(("customer_id", "sb_customer"),), bulk=True,
-)
-sb_ticket = _data_table(
-    "sb_ticket",
-    sa.Column("customer_id", sa.Integer, nullable=False), sa.Column("opened_on", sa.Date), _text("type", 20),
-    _text("priority", 12), _text("status", 12), _text("resolution", 200), sa.Column("hours_to_resolve", sa.Float),
-    sa.Column("satisfied_with_handling", sa.Boolean),
-    indexes=(("customer_id",), ("status",)),
-    refs=(("customer_id", "sb_customer"),),
-)
-sb_survey = _data_table(
-    "sb_survey",
-    sa.Column("customer_id", sa.Integer, nullable=False), sa.Column("surveyed_on", sa.Date),
-    sa.Column("expectation_a", sa.Float), sa.Column("perception_b", sa.Float), sa.Column("satisfaction_c", sa.Float),
-    sa.Column("would_recommend", sa.Boolean),
-    indexes=(("customer_id",),),
-    refs=(("customer_id", "sb_customer"),),
-)
-sb_campaign = _data_table(
-    "sb_campaign",
-    _text("name", 100), _text("channel", 20), sa.Column("cost_per_contact", sa.Float),
-    sa.Column("fixed_cost", sa.Float), sa.Column("sent_on", sa.Date), sa.Column("segment_note", sa.Text),
-)
-# Per-customer figures from observable data (orders), computed once per sandbox version: list filters and sorts
-# (tier, stage, RFM cell, revenue) run in SQL on this table.
-sb_customer_metric = sa.Table(
-    "sb_customer_metric", db.metadata,
-    sa.Column("sandbox_id", sa.ForeignKey("sandbox.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("customer_id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("n_orders", sa.Integer, nullable=False, default=0),
-    sa.Column("revenue", sa.Float, nullable=False, default=0),
-    sa.Column("profit", sa.Float, nullable=False, default=0),
-    sa.Column("first_order_on", sa.Date),
-    sa.Column("last_order_on", sa.Date),
-    sa.Column("r", sa.SmallInteger), sa.Column("f", sa.SmallInteger), sa.Column("m", sa.SmallInteger),
-    sa.Column("rfm", sa.String(3)),
-    sa.Column("tier", sa.String(8)),
-    sa.Column("stage", sa.String(16)),
-    sa.Index("ix_sb_customer_metric_rfm", "sandbox_id", "rfm"),
-    sa.Index("ix_sb_customer_metric_tier", "sandbox_id", "tier"),
-    sa.Index("ix_sb_customer_metric_stage", "sandbox_id", "stage"),
-    sa.Index("ix_sb_customer_metric_revenue", "sandbox_id", "revenue"),
-    sa.ForeignKeyConstraint(["sandbox_id", "customer_id"], ["sb_customer.sandbox_id", "sb_customer.id"],
-                            ondelete="CASCADE"),
-    sqlite_with_rowid=False,
-)
-
-# The generator's table name -> our table, in insertion order (parents first).
-DATA_TABLES: dict[str, sa.Table] = {
-    "customers": sb_customer,
-    "products": sb_product,
-    "orders": sb_order,
-    "order_lines": sb_order_line,
-    "interactions": sb_interaction,
-    "tickets": sb_ticket,
-    "surveys": sb_survey,
-    "campaigns": sb_campaign,
-}
-
-
 # ------------------------------------------------------------------------------------ what students do
 
 class SbSegment(db.Model):
@@ -205,6 +84,8 @@ class SbSegment(db.Model):
     name: Mapped[str] = mapped_column(sa.String(60))
     filters: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    sandbox: Mapped[Sandbox] = relationship()
 
     __table_args__ = (sa.UniqueConstraint("sandbox_id", "user_id", "name"),)
 

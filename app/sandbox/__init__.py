@@ -9,4 +9,4 @@ from flask import Blueprint
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
-from app.sandbox import analysis_routes, cli, crm_routes, exercise_routes, hooks, routes  # noqa: E402,F401
+from app.sandbox import analysis_routes, cli, crm_routes, exercise_routes, hooks, routes, tasks  # noqa: E402,F401

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
 from markupsafe import Markup
 
 from app.charts import bar_chart
 from app.extensions import db
-from app.models.sandbox import Sandbox, SbCampaignRun, SbSegment, sb_campaign
-from app.sandbox import analysis
+from app.models.sandbox import Sandbox, SbCampaignRun, SbSegment
+from app.sandbox import analysis, store
 from app.sandbox import services as svc
 
 
@@ -43,9 +42,10 @@ def simulate(sandbox: Sandbox, user_id: int, ids: np.ndarray, cost_per_contact: 
 
 def run_campaign(sandbox: Sandbox, user_id: int, segment: SbSegment, name: str, channel: str,
                  cost_per_contact: float, fixed_cost: float, max_contacts: int | None) -> SbCampaignRun:
-    ids = pick_targets(sandbox, svc.segment_customer_ids(sandbox.id, segment.filters), max_contacts)
+    everyone = svc.segment_customer_ids(sandbox, segment.filters)
+    ids = pick_targets(sandbox, everyone, max_contacts)
     result = simulate(sandbox, user_id, ids, cost_per_contact, fixed_cost) if ids.size else {}
-    result["segment_size"] = int(svc.segment_customer_ids(sandbox.id, segment.filters).size)
+    result["segment_size"] = int(everyone.size)
     run = SbCampaignRun(sandbox_id=sandbox.id, user_id=user_id, segment_id=segment.id, name=name,
                         filters=dict(segment.filters), channel=channel, cost_per_contact=cost_per_contact,
                         fixed_cost=fixed_cost, result=result)
@@ -54,9 +54,8 @@ def run_campaign(sandbox: Sandbox, user_id: int, segment: SbSegment, name: str, 
     return run
 
 
-def generated_campaigns(sandbox_id: int) -> list[Any]:
-    return db.session.execute(sa.select(sb_campaign).where(sb_campaign.c.sandbox_id == sandbox_id)
-                              .order_by(sb_campaign.c.sent_on)).all()
+def generated_campaigns(sandbox: Sandbox) -> list[Any]:
+    return store.rows(sandbox, "SELECT * FROM campaigns ORDER BY sent_on, id")
 
 
 def comparison_chart(run: SbCampaignRun) -> Markup | None:

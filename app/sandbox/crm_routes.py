@@ -11,19 +11,7 @@ from flask_login import current_user, login_required
 from app.charts import bar_chart
 from app.extensions import db
 from app.formutil import choices
-from app.models.sandbox import (
-    SbCampaignRun,
-    SbSegment,
-    SbStudentAction,
-    sb_customer,
-    sb_customer_metric,
-    sb_interaction,
-    sb_order,
-    sb_order_line,
-    sb_product,
-    sb_survey,
-    sb_ticket,
-)
+from app.models.sandbox import SbCampaignRun, SbSegment, SbStudentAction
 from app.sandbox import bp, campaigns, store
 from app.sandbox import services as svc
 from app.sandbox.forms import CAMPAIGN_CHANNELS, TICKET_OUTCOMES, CampaignForm, InteractionForm, SegmentForm, TicketForm
@@ -35,24 +23,17 @@ def customers(sandbox_id: int):
     sandbox = svc.sandbox_or_404(sandbox_id, current_user)
     filters = svc.clean_filters(request.args)
     sort = request.args.get("sort", "id")
-    page = svc.customer_page(sandbox.id, filters, sort, request.args.get("page", 1, type=int))
+    page = svc.customer_page(sandbox, filters, sort, request.args.get("page", 1, type=int))
     form = SegmentForm(filters=json.dumps(filters, ensure_ascii=False))
     return render_template("sandbox/customers.html", sandbox=sandbox, page=page, filters=filters, sort=sort,
-                           sorts=svc.SORTS, options=svc.filter_options(sandbox.id), form=form,
+                           sorts=svc.SORTS, options=svc.filter_options(sandbox), form=form,
                            described=svc.describe_filters(filters))
 
 
-def _customer_or_404(sandbox_id: int, customer_id: int):
-    row = db.session.execute(
-        sa.select(sb_customer, sb_customer_metric.c.n_orders, sb_customer_metric.c.revenue,
-                  sb_customer_metric.c.profit, sb_customer_metric.c.first_order_on,
-                  sb_customer_metric.c.last_order_on, sb_customer_metric.c.r, sb_customer_metric.c.f,
-                  sb_customer_metric.c.m, sb_customer_metric.c.rfm, sb_customer_metric.c.tier,
-                  sb_customer_metric.c.stage)
-        .select_from(sb_customer.outerjoin(sb_customer_metric, sa.and_(
-            sb_customer_metric.c.sandbox_id == sb_customer.c.sandbox_id,
-            sb_customer_metric.c.customer_id == sb_customer.c.id)))
-        .where(sb_customer.c.sandbox_id == sandbox_id, sb_customer.c.id == customer_id)).first()
+def _customer_or_404(sandbox, customer_id: int):
+    row = store.one(sandbox, "SELECT c.*, m.n_orders, m.revenue, m.profit, m.first_order_on, m.last_order_on, m.r, "
+                             "m.f, m.m, m.rfm, m.tier, m.stage FROM customers c LEFT JOIN customer_metrics m "
+                             "ON m.customer_id = c.id WHERE c.id = ?", [customer_id])
     if row is None:
         abort(404)
     return row
@@ -62,33 +43,26 @@ def _customer_or_404(sandbox_id: int, customer_id: int):
 @login_required
 def customer(sandbox_id: int, customer_id: int):
     sandbox = svc.sandbox_or_404(sandbox_id, current_user)
-    profile = _customer_or_404(sandbox.id, customer_id)
-    mine = sb_order.c.sandbox_id == sandbox.id
-    month = store.month_expr(sb_order.c.ordered_on)
-    monthly = dict(db.session.execute(sa.select(month, sa.func.sum(sb_order.c.amount))
-                                      .where(mine, sb_order.c.customer_id == customer_id)
-                                      .group_by(month)).all())
+    profile = _customer_or_404(sandbox, customer_id)
+    monthly = {r.month: r.amount for r in store.rows(
+        sandbox, "SELECT strftime(ordered_on, '%Y-%m') AS month, sum(amount) AS amount FROM orders "
+                 "WHERE customer_id = ? GROUP BY month", [customer_id])}
     months = svc.sandbox_months(sandbox)
     chart = bar_chart([(m[2:], float(monthly.get(m) or 0)) for m in months], "每月消费金额",
                       y_format="{:,.0f}") if monthly else None
-    orders = db.session.execute(sa.select(sb_order).where(mine, sb_order.c.customer_id == customer_id)
-                                .order_by(sb_order.c.ordered_on.desc(), sb_order.c.id.desc()).limit(20)).all()
+    orders = store.rows(sandbox, "SELECT * FROM orders WHERE customer_id = ? ORDER BY ordered_on DESC, id DESC "
+                                 "LIMIT 20", [customer_id])
     lines: dict[int, list] = {}
     if orders:
-        for line in db.session.execute(
-                sa.select(sb_order_line.c.order_id, sb_product.c.name, sb_order_line.c.quantity,
-                          sb_order_line.c.unit_price)
-                .select_from(sb_order_line.join(sb_product, sa.and_(
-                    sb_product.c.sandbox_id == sb_order_line.c.sandbox_id,
-                    sb_product.c.id == sb_order_line.c.product_id)))
-                .where(sb_order_line.c.sandbox_id == sandbox.id,
-                       sb_order_line.c.order_id.in_([o.id for o in orders]))):
+        for line in store.rows(sandbox, "SELECT l.order_id, p.name, l.quantity, l.unit_price FROM order_lines l "
+                                        "JOIN products p ON p.id = l.product_id WHERE l.order_id BETWEEN ? AND ? "
+                                        "AND l.order_id IN (SELECT unnest(?::BIGINT[])) ORDER BY l.id",
+                               [min(o.id for o in orders), max(o.id for o in orders), [o.id for o in orders]]):
             lines.setdefault(line.order_id, []).append(line)
-    of_customer = {"sandbox_id": sandbox.id, "customer_id": customer_id}
 
-    def rows(table, date_column, limit=None):
-        query = sa.select(table).filter_by(**of_customer).order_by(date_column.desc(), table.c.id.desc())
-        return db.session.execute(query.limit(limit) if limit else query).all()
+    def rows(table: str, date_column: str, limit: int = 1000):
+        return store.rows(sandbox, f"SELECT * FROM {table} WHERE customer_id = ? ORDER BY {date_column} DESC, id DESC "
+                                   f"LIMIT ?", [customer_id, limit])
 
     actions = db.session.scalars(sa.select(SbStudentAction).where(
         SbStudentAction.sandbox_id == sandbox.id, SbStudentAction.user_id == current_user.id,
@@ -96,8 +70,8 @@ def customer(sandbox_id: int, customer_id: int):
     handled = {a.ticket_id: a for a in reversed(actions) if a.kind == "ticket"}
     return render_template(
         "sandbox/customer.html", sandbox=sandbox, c=profile, chart=chart, orders=orders, lines=lines,
-        interactions=rows(sb_interaction, sb_interaction.c.happened_on, 30),
-        tickets=rows(sb_ticket, sb_ticket.c.opened_on), surveys=rows(sb_survey, sb_survey.c.surveyed_on),
+        interactions=rows("interactions", "happened_on", 30),
+        tickets=rows("tickets", "opened_on"), surveys=rows("surveys", "surveyed_on"),
         actions=actions, handled=handled, outcomes=TICKET_OUTCOMES,
         interaction_form=InteractionForm(), ticket_form=TicketForm())
 
@@ -106,7 +80,7 @@ def customer(sandbox_id: int, customer_id: int):
 @login_required
 def log_interaction(sandbox_id: int, customer_id: int):
     sandbox = svc.sandbox_or_404(sandbox_id, current_user)
-    _customer_or_404(sandbox.id, customer_id)
+    _customer_or_404(sandbox, customer_id)
     form = InteractionForm()
     if form.validate_on_submit():
         db.session.add(SbStudentAction(sandbox_id=sandbox.id, user_id=current_user.id, customer_id=customer_id,
@@ -123,9 +97,7 @@ def log_interaction(sandbox_id: int, customer_id: int):
 @login_required
 def handle_ticket(sandbox_id: int, customer_id: int, ticket_id: int):
     sandbox = svc.sandbox_or_404(sandbox_id, current_user)
-    ticket = db.session.execute(sa.select(sb_ticket.c.id).where(
-        sb_ticket.c.sandbox_id == sandbox.id, sb_ticket.c.id == ticket_id,
-        sb_ticket.c.customer_id == customer_id)).first()
+    ticket = store.one(sandbox, "SELECT id FROM tickets WHERE id = ? AND customer_id = ?", [ticket_id, customer_id])
     if ticket is None:
         abort(404)
     form = TicketForm()
@@ -167,7 +139,7 @@ def segments(sandbox_id: int):
         flash("细分未保存:" + ";".join(e for errors in form.errors.values() for e in errors), "warning")
     rows = []
     for segment in svc.segments_of(sandbox.id, current_user.id):
-        rows.append((segment, len(svc.segment_customer_ids(sandbox.id, segment.filters)),
+        rows.append((segment, len(svc.segment_customer_ids(sandbox, segment.filters)),
                      svc.describe_filters(segment.filters)))
     return render_template("sandbox/segments.html", sandbox=sandbox, rows=rows, delete_form=SegmentForm())
 
@@ -209,7 +181,7 @@ def campaigns_page(sandbox_id: int):
     runs = db.session.scalars(sa.select(SbCampaignRun).where(
         SbCampaignRun.sandbox_id == sandbox.id, SbCampaignRun.user_id == current_user.id)
         .order_by(SbCampaignRun.id.desc())).all()
-    history = campaigns.generated_campaigns(sandbox.id)
+    history = campaigns.generated_campaigns(sandbox)
     return render_template("sandbox/campaigns.html", sandbox=sandbox, form=form, runs=runs, history=history,
                            has_segments=bool(segments))
 

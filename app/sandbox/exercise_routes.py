@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from app import jobs
 from app.clock import now
 from app.extensions import db
 from app.formutil import choices
@@ -91,6 +92,12 @@ def cases():
         run, created = work.start_case(CASES[form.case_key.data], school_class, current_user.id,
                                        form.customers.data, closes_at)
         flash(("已为本班新建“" if created else "已在本班现有的“") + f"{run.sandbox.scenario_label}”沙盒中开始案例。", "success")
+        if run.sandbox.status == "building":
+            job = jobs.enqueue("sandbox.build", sandbox_id=run.sandbox.id, user_id=current_user.id,
+                               title=f"生成沙盒:{run.sandbox.title}",
+                               key=f"sandbox.build:{run.sandbox.id}:{run.sandbox.version}",
+                               next_url=url_for("sandbox.case", run_id=run.id))
+            return redirect(url_for("jobs.show", job_id=job.id))
         return redirect(url_for("sandbox.case", run_id=run.id))
     runs = db.session.scalars(sa.select(SbCaseRun).where(SbCaseRun.class_id.in_([c.id for c in classes]))
                               .order_by(SbCaseRun.id.desc())).all() if classes else []

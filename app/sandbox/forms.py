@@ -10,7 +10,6 @@ from app.formutil import choices, strip
 from app.models.sandbox import SCENARIOS
 from simulations.catalog import CAMPAIGN_COSTS
 
-PAGE_MAX_CUSTOMERS = 20_000  # larger companies: `flask sandbox create` (a web request should not run for minutes)
 
 INTERACTION_KINDS = ("电话", "微信", "邮件", "拜访", "短信")
 TICKET_OUTCOMES = {"resolved": "已解决", "escalated": "已升级处理", "follow_up": "待回访"}
@@ -20,11 +19,23 @@ CAMPAIGN_CHANNELS = {channel: (per_contact, {"短信": 200.0, "微信": 300.0, "
                      for channel, (per_contact, _fixed) in CAMPAIGN_COSTS.items()}
 
 
+class _MaxCustomers(NumberRange):
+    """200 up to the configured SANDBOX_MAX_CUSTOMERS (read when the form is checked, so config changes apply)."""
+
+    def __init__(self) -> None:
+        super().__init__(200, None, "客户数须在 %(min)s 到 %(max)s 之间")
+
+    def __call__(self, form, field) -> None:
+        from flask import current_app
+
+        self.max = int(current_app.config.get("SANDBOX_MAX_CUSTOMERS", 200_000))
+        super().__call__(form, field)
+
+
 class CreateSandboxForm(FlaskForm):
     class_id = SelectField("班级", validators=[InputRequired()])
     scenario = SelectField("情景", choices=choices(SCENARIOS.items()), default="default")
-    customers = IntegerField("客户数", default=1500,
-                             validators=[InputRequired(), NumberRange(200, PAGE_MAX_CUSTOMERS, "客户数须在 %(min)s 到 %(max)s 之间")])
+    customers = IntegerField("客户数", default=1500, validators=[InputRequired(), _MaxCustomers()])
     months = IntegerField("历史月数", default=24, validators=[InputRequired(), NumberRange(6, 60, "月数须在 6 到 60 之间")])
     seed = IntegerField("随机种子", default=2026, validators=[InputRequired(), NumberRange(0, 2**31 - 1)])
     name = StringField("名称(可选)", filters=[strip], validators=[Optional(), Length(max=100)])
@@ -67,7 +78,7 @@ class CampaignForm(FlaskForm):
 class CaseStartForm(FlaskForm):
     class_id = SelectField("班级", validators=[InputRequired()])
     case_key = SelectField("案例", validators=[InputRequired()])
-    customers = IntegerField("客户数(新建沙盒时)", default=1500, validators=[InputRequired(), NumberRange(200, PAGE_MAX_CUSTOMERS)])
+    customers = IntegerField("客户数(新建沙盒时)", default=1500, validators=[InputRequired(), _MaxCustomers()])
     closes_at = DateTimeLocalField("讨论开放时间(可选)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
 
 

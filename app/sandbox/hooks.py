@@ -35,7 +35,12 @@ def _has_sandbox(class_id: int | None) -> bool:
 
 def ensure_default_sandbox() -> None:
     """``flask setup`` hook: a small sandbox for the demo class (if there is one), else a standalone demo one,
-    so a new user finds a working CRM at once. Does nothing when one exists already."""
+    so a new user finds a working CRM at once. Does nothing when one exists already. Ready sandboxes whose data
+    file is missing (the move from SQL tables, a lost volume) are rebuilt from their parameters and seed."""
+    import click
+
+    for sandbox_id in svc.rebuild_missing():
+        click.echo(f"已重建沙盒 {sandbox_id} 的数据文件。")
     demo = _demo_class()
     if demo is not None and not _has_sandbox(demo.id):
         _create(demo.id, demo.instructor_id, "演示班级的沙盒")

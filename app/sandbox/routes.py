@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from app.charts import line_chart
+from app import jobs
 from app.extensions import db
 from app.formutil import choices
-from app.models.sandbox import SbCaseRun, sb_customer, sb_order
-from app.sandbox import analysis, bp, store
+from app.models.jobs import Job
+from app.models.sandbox import SbCaseRun
+from app.sandbox import analysis, bp, store, tasks  # noqa: F401  (tasks registers the sandbox's jobs)
 from app.sandbox import services as svc
 from app.sandbox.cases import CASES
-from app.sandbox.exports import EXPORTS, iter_csv
+from app.sandbox.exports import DICTIONARY, EXPORTS, ZIP_NAME, export_path, exports_ready
 from app.sandbox.forms import CreateSandboxForm, ResetForm
 
 
@@ -43,13 +45,20 @@ def new():
         form.class_id.data = request.args["class_id"]
     if form.validate_on_submit():
         class_id = int(form.class_id.data) or None
-        sandbox = svc.create_sandbox(class_id=class_id, customers=form.customers.data, months=form.months.data,
-                                     seed=form.seed.data, scenario=form.scenario.data, name=form.name.data or "",
-                                     created_by_id=current_user.id)
-        flash(f"沙盒已生成:{sandbox.counts.get('customers', 0)} 位客户,{sandbox.counts.get('orders', 0)} 笔订单。",
-              "success")
-        return redirect(url_for("sandbox.dashboard", sandbox_id=sandbox.id))
-    return render_template("sandbox/new.html", form=form, has_classes=bool(options))
+        sandbox = svc.new_sandbox(class_id=class_id, customers=form.customers.data, months=form.months.data,
+                                  seed=form.seed.data, scenario=form.scenario.data, name=form.name.data or "",
+                                  created_by_id=current_user.id)
+        return _build_job(sandbox, f"生成沙盒:{sandbox.title}")
+    return render_template("sandbox/new.html", form=form, has_classes=bool(options),
+                           max_customers=current_app.config.get("SANDBOX_MAX_CUSTOMERS", 200_000))
+
+
+def _build_job(sandbox, title: str):
+    """Start (or find) the sandbox's build job and show its progress; the dashboard follows."""
+    job = jobs.enqueue("sandbox.build", sandbox_id=sandbox.id, user_id=current_user.id, title=title,
+                       key=f"sandbox.build:{sandbox.id}:{sandbox.version}",
+                       next_url=url_for("sandbox.dashboard", sandbox_id=sandbox.id))
+    return redirect(url_for("jobs.show", job_id=job.id))
 
 
 @bp.route("/<int:sandbox_id>/")
@@ -57,10 +66,12 @@ def new():
 def dashboard(sandbox_id: int):
     sandbox = svc.sandbox_or_404(sandbox_id, current_user, ready=False)
     manage = svc.can_manage(sandbox, current_user)
-    if sandbox.status != "ready":
-        return render_template("sandbox/building.html", sandbox=sandbox, manage=manage,
-                               reset_form=ResetForm() if manage else None)
-    summary = analysis.cached(sandbox, "dashboard", lambda: _summary(sandbox.id), persist=True)
+    if sandbox.status != "ready" or not store.exists(sandbox):
+        job = db.session.scalar(sa.select(Job).where(Job.key == f"sandbox.build:{sandbox.id}:{sandbox.version}")
+                                .order_by(Job.id.desc()))
+        return render_template("sandbox/building.html", sandbox=sandbox, manage=manage, job=job,
+                               missing=sandbox.status == "ready", reset_form=ResetForm() if manage else None)
+    summary = analysis.cached(sandbox, "dashboard", lambda: _summary(sandbox), persist=True)
     monthly = summary["monthly"]
     top = max([v for _, v in monthly] + [1])
     chart = line_chart([(m[2:], float(v)) for m, v in monthly], "每月销售额", y_max=top * 1.1, y_format="{:,.0f}")
@@ -70,20 +81,16 @@ def dashboard(sandbox_id: int):
                            stages=analysis.lifecycle(sandbox)["counts"], tiers=analysis.tier_summary(sandbox))
 
 
-def _summary(sandbox_id: int) -> dict:
-    """Head figures and monthly revenue of a sandbox (SQL aggregates, cached per version)."""
-    o = sb_order.c
-    n_orders, revenue, profit, buyers = db.session.execute(
-        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(o.amount), 0), sa.func.coalesce(sa.func.sum(o.amount - o.cost), 0),
-                  sa.func.count(sa.distinct(o.customer_id))).where(o.sandbox_id == sandbox_id)).one()
-    n_customers = db.session.scalar(sa.select(sa.func.count()).select_from(sb_customer)
-                                    .where(sb_customer.c.sandbox_id == sandbox_id))
-    month = store.month_expr(o.ordered_on)
-    monthly = db.session.execute(sa.select(month, sa.func.sum(o.amount)).where(o.sandbox_id == sandbox_id)
-                                 .group_by(month).order_by(month)).all()
-    return {"customers": int(n_customers or 0), "orders": int(n_orders or 0), "revenue": float(revenue or 0),
-            "profit": float(profit or 0), "buyers": int(buyers or 0),
-            "monthly": [[m, round(float(v or 0), 2)] for m, v in monthly]}
+def _summary(sandbox) -> dict:
+    """Head figures and monthly revenue of a sandbox (aggregates over its file, cached per version)."""
+    head = store.one(sandbox, "SELECT count(*) AS n, coalesce(sum(amount), 0) AS revenue, "
+                              "coalesce(sum(amount - cost), 0) AS profit, count(DISTINCT customer_id) AS buyers "
+                              "FROM orders")
+    monthly = store.rows(sandbox, "SELECT strftime(ordered_on, '%Y-%m') AS month, sum(amount) AS amount FROM orders "
+                                  "GROUP BY month ORDER BY month")
+    return {"customers": int(store.scalar(sandbox, "SELECT count(*) FROM customers") or 0), "orders": int(head.n),
+            "revenue": float(head.revenue), "profit": float(head.profit), "buyers": int(head.buyers),
+            "monthly": [[r.month, round(float(r.amount or 0), 2)] for r in monthly]}
 
 
 def _confirmed(form: ResetForm, sandbox_id: int) -> bool:
@@ -101,8 +108,9 @@ def reset(sandbox_id: int):
     sandbox = svc.sandbox_or_404(sandbox_id, current_user, manage=True, ready=False)
     form = ResetForm()
     if _confirmed(form, sandbox_id):
-        svc.reset_sandbox(sandbox, seed=form.seed.data)
-        flash("沙盒已重置:数据已按参数重新生成,学生的接触记录、工单处理和营销活动已清空(细分与实训记录保留)。", "success")
+        svc.start_reset(sandbox, seed=form.seed.data)
+        flash("沙盒正在重置:数据按参数重新生成,学生的接触记录、工单处理和营销活动已清空(细分与实训记录保留)。", "success")
+        return _build_job(sandbox, f"重置沙盒:{sandbox.title}")
     return redirect(url_for("sandbox.dashboard", sandbox_id=sandbox_id))
 
 
@@ -112,9 +120,13 @@ def delete(sandbox_id: int):
     sandbox = svc.sandbox_or_404(sandbox_id, current_user, manage=True, ready=False)
     form = ResetForm()
     if _confirmed(form, sandbox_id):
-        svc.delete_sandbox(sandbox)
-        flash("沙盒已删除。", "success")
-        return redirect(url_for("sandbox.index"))
+        title = sandbox.title
+        sandbox.status = "deleting"
+        db.session.commit()
+        job = jobs.enqueue("sandbox.delete", sandbox_id=sandbox.id, user_id=current_user.id,
+                           title=f"删除沙盒:{title}", key=f"sandbox.delete:{sandbox.id}",
+                           next_url=url_for("sandbox.index"))
+        return redirect(url_for("jobs.show", job_id=job.id))
     return redirect(url_for("sandbox.dashboard", sandbox_id=sandbox_id))
 
 
@@ -122,15 +134,22 @@ def delete(sandbox_id: int):
 @login_required
 def downloads(sandbox_id: int):
     sandbox = svc.sandbox_or_404(sandbox_id, current_user)
-    return render_template("sandbox/downloads.html", sandbox=sandbox, exports=EXPORTS)
+    return render_template("sandbox/downloads.html", sandbox=sandbox, exports=EXPORTS, dictionary=DICTIONARY,
+                           ready=exports_ready(sandbox), zip_name=ZIP_NAME)
 
 
-@bp.route("/<int:sandbox_id>/downloads/<name>.csv")
+@bp.route("/<int:sandbox_id>/downloads/<name>")
 @login_required
 def download(sandbox_id: int, name: str):
+    """A CSV file or the zip, from the sandbox's export (built by a background job on first request)."""
     sandbox = svc.sandbox_or_404(sandbox_id, current_user)
-    if name not in EXPORTS:
+    if name != ZIP_NAME and name.removesuffix(".csv") not in EXPORTS:
         abort(404)
-    filename = f"sandbox{sandbox.id}_{name}.csv"
-    return Response(stream_with_context(iter_csv(name, sandbox.id)), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    path = export_path(sandbox, name)
+    if not path.is_file():
+        job = jobs.enqueue("sandbox.export", sandbox_id=sandbox.id, user_id=current_user.id,
+                           title=f"准备下载文件:{sandbox.title}", key=f"sandbox.export:{sandbox.id}:{sandbox.version}",
+                           next_url=url_for("sandbox.download", sandbox_id=sandbox.id, name=name))
+        return redirect(url_for("jobs.show", job_id=job.id))
+    return send_file(path, mimetype="application/zip" if name == ZIP_NAME else "text/csv",
+                     as_attachment=True, download_name=f"sandbox{sandbox.id}_{name}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,13 +20,12 @@ from app.models.sandbox import (
     SCENARIOS,
     Sandbox,
     SandboxTruth,
+    SbAnalysisCache,
     SbCampaignRun,
     SbCaseRun,
     SbExerciseAttempt,
     SbSegment,
     SbStudentAction,
-    sb_customer,
-    sb_customer_metric,
 )
 from app.sandbox import store
 
@@ -81,6 +81,9 @@ def is_student_in(sandbox: Sandbox, user_id: int) -> bool:
 
 # ---------------------------------------------------------------------------------------------- lifecycle
 
+Progress = Callable[[int, int, str], None]  # (done, total, message), as jobs.Report and the CLI bar take it
+
+
 def make_params(customers: int, months: int, scenario: str, as_of: date | None = None) -> Any:
     from simulations import Params
 
@@ -105,65 +108,93 @@ def params_from_dict(data: dict[str, Any]) -> Any:
     return Params(**values)
 
 
-def create_sandbox(*, class_id: int | None, customers: int, months: int, seed: int, scenario: str = "default",
-                   name: str = "", created_by_id: int | None = None, progress: store.Progress | None = None,
-                   as_of: date | None = None) -> Sandbox:
-    """Generate a company and store it under a new sandbox (committed; status 'ready' when it is done)."""
+def new_sandbox(*, class_id: int | None, customers: int, months: int, seed: int, scenario: str = "default",
+                name: str = "", created_by_id: int | None = None, as_of: date | None = None) -> Sandbox:
+    """Record a sandbox to be built (status 'building'); ``build`` (a background job) fills it."""
     params = make_params(customers, months, scenario, as_of)
     sandbox = Sandbox(class_id=class_id, name=name, scenario=scenario, params=params_dict(params), seed=seed,
                       status="building", created_by_id=created_by_id)
     db.session.add(sandbox)
     db.session.commit()
-    _populate(sandbox, params, seed, progress)
     return sandbox
 
 
-def _populate(sandbox: Sandbox, params: Any, seed: int, progress: store.Progress | None) -> None:
-    from app.sandbox.analysis import precompute, write_metrics
+def create_sandbox(*, class_id: int | None, customers: int, months: int, seed: int, scenario: str = "default",
+                   name: str = "", created_by_id: int | None = None, progress: Progress | None = None,
+                   as_of: date | None = None) -> Sandbox:
+    """Generate a company and store it under a new sandbox, in this thread (committed; 'ready' when done)."""
+    sandbox = new_sandbox(class_id=class_id, customers=customers, months=months, seed=seed, scenario=scenario,
+                          name=name, created_by_id=created_by_id, as_of=as_of)
+    return build(sandbox.id, progress)
+
+
+BUILD_STEPS = 12  # progress units: generate 3, metrics 1, the eight tables + metrics 6, analyses 2
+
+
+def build(sandbox_id: int, progress: Progress | None = None) -> Sandbox:
+    """Generate the sandbox's company from its parameters and seed, write its file, precompute its analyses."""
+    from app.sandbox.analysis import compute_metrics, precompute
     from simulations import data_hash, generate
 
-    sandbox_id = sandbox.id
+    sandbox = db.session.get(Sandbox, sandbox_id)
+    if sandbox is None:
+        raise LookupError(f"no sandbox {sandbox_id}")
+    report = progress or (lambda done, total, message: None)
+    params, version = params_from_dict(sandbox.params), sandbox.version
     try:
-        company = generate(params, seed)
-        if progress:  # the total number of rows to write, so a progress bar knows its length
-            progress("generate", sum(len(t["id"]) for t in company.tables.values()) + params.n_customers)
-        sqlite = db.session.get_bind().dialect.name == "sqlite"
-        counts = store.store_tables(sandbox_id, company.tables, progress, commit_each_batch=sqlite)
+        report(0, BUILD_STEPS, "正在生成客户、订单与服务记录……")
+        company = generate(params, sandbox.seed)
+        report(3, BUILD_STEPS, "正在计算每位客户的 RFM、价值层级与生命周期……")
+        tables = company.tables
+        c, o = tables["customers"], tables["orders"]
+        metrics = compute_metrics({"id": c["id"], "acquired_on": c["acquired_on"]},
+                                  {"customer_id": o["customer_id"], "day": o["ordered_on"], "amount": o["amount"],
+                                   "cost": o["cost"]}, params.as_of, params.months)
+        written = [4]
+
+        def wrote(table: str, rows: int) -> None:
+            written[0] += 6 / (len(tables) + 1)
+            report(int(written[0]), BUILD_STEPS, f"已写入 {TABLE_LABELS.get(table, table)} {rows:,} 行")
+
+        counts = store.write(sandbox_id, version, {**tables, store.METRICS: metrics}, wrote)
+        counts.pop(store.METRICS, None)
+        del metrics
+        report(10, BUILD_STEPS, "正在预先计算分析页面……")
         db.session.merge(SandboxTruth(sandbox_id=sandbox_id, blob=store.pack_truth(company.truth)))
-        db.session.flush()
-        write_metrics(sandbox_id, params_dict(params), company.tables)
         db.session.commit()
-        if progress:
-            progress("sb_customer_metric", params.n_customers)
-        sandbox = db.session.get(Sandbox, sandbox_id)
-        precompute(sandbox, company.tables)
-        store.analyze(list(store.DELETE_ORDER))
+        precompute(sandbox, tables)
         sandbox.counts = counts
         sandbox.data_hash = str(data_hash(company))[:64]
         sandbox.status = "ready"
         sandbox.ready_at = now()
         db.session.commit()
+        report(BUILD_STEPS, BUILD_STEPS, f"沙盒已就绪:{counts.get('customers', 0):,} 位客户,{counts.get('orders', 0):,} 笔订单。")
     except Exception:
         db.session.rollback()
-        store.delete_data(sandbox_id)
+        store.delete_version(sandbox_id, version)
         db.session.execute(sa.delete(SandboxTruth).where(SandboxTruth.sandbox_id == sandbox_id))
         failed = db.session.get(Sandbox, sandbox_id)
         if failed is not None:
             failed.status = "failed"
         db.session.commit()
         raise
+    return sandbox
 
 
-def reset_sandbox(sandbox: Sandbox, seed: int | None = None, progress: store.Progress | None = None) -> Sandbox:
-    """Regenerate the data (same parameters; the same or a new seed) and clear students' overlays and campaigns.
+TABLE_LABELS = {"customers": "客户", "products": "产品", "orders": "订单", "order_lines": "订单明细",
+                "interactions": "接触记录", "tickets": "服务工单", "surveys": "满意度调查", "campaigns": "历史营销活动",
+                store.METRICS: "客户指标"}
 
-    Segments (filters) and exercise attempts (history, grades) are kept.
+
+def start_reset(sandbox: Sandbox, seed: int | None = None) -> Sandbox:
+    """Clear students' overlays and campaigns, bump the version and mark the sandbox for rebuilding.
+
+    Segments (filters) and exercise attempts (history, grades) are kept. ``build`` then regenerates the data.
     """
     sandbox_id = sandbox.id
-    store.delete_data(sandbox_id, progress)
-    for model in (SbStudentAction, SbCampaignRun):
+    for model in (SbStudentAction, SbCampaignRun, SandboxTruth, SbAnalysisCache):
         db.session.execute(sa.delete(model).where(model.sandbox_id == sandbox_id))
-    db.session.execute(sa.delete(SandboxTruth).where(SandboxTruth.sandbox_id == sandbox_id))
+    store.delete(sandbox_id)
     if seed is not None:
         sandbox.seed = seed
     sandbox.version += 1
@@ -172,22 +203,54 @@ def reset_sandbox(sandbox: Sandbox, seed: int | None = None, progress: store.Pro
     from app.sandbox.analysis import forget
 
     forget(sandbox_id)
-    _populate(sandbox, params_from_dict(sandbox.params), sandbox.seed, progress)
-    return db.session.get(Sandbox, sandbox_id)
+    return sandbox
 
 
-def delete_sandbox(sandbox: Sandbox, progress: store.Progress | None = None) -> None:
-    """Delete a sandbox with its data and everything students did in it."""
+def reset_sandbox(sandbox: Sandbox, seed: int | None = None, progress: Progress | None = None) -> Sandbox:
+    """Regenerate the data (same parameters; the same or a new seed), in this thread."""
+    return build(start_reset(sandbox, seed).id, progress)
+
+
+def delete_sandbox(sandbox: Sandbox, progress: Progress | None = None) -> None:
+    """Delete a sandbox with its data file and everything students did in it."""
     sandbox_id = sandbox.id
-    store.delete_data(sandbox_id, progress)
-    for model in (SbExerciseAttempt, SbCampaignRun, SbStudentAction, SbSegment, SbCaseRun, SandboxTruth):
+    for model in (SbExerciseAttempt, SbCampaignRun, SbStudentAction, SbSegment, SbCaseRun, SandboxTruth,
+                  SbAnalysisCache):
         db.session.execute(sa.delete(model).where(model.sandbox_id == sandbox_id))
     _delete_exercise_assignments(sandbox)
     db.session.execute(sa.delete(Sandbox).where(Sandbox.id == sandbox_id))
     db.session.commit()
+    store.forget(sandbox_id)
+    store.delete(sandbox_id)
     from app.sandbox.analysis import forget
+    from app.sandbox.exports import delete_exports
 
+    delete_exports(sandbox_id)
     forget(sandbox_id)
+    if progress:
+        progress(1, 1, "沙盒已删除。")
+
+
+def rebuild_missing(progress: Progress | None = None) -> list[int]:
+    """Rebuild ready sandboxes whose data file is missing (after the move from SQL tables, or a lost volume).
+
+    The generator is deterministic, so the same parameters and seed give the same company: the rebuilt file's
+    ``data_hash`` is compared with the recorded one and a difference is logged (a changed generator).
+    """
+    rebuilt = []
+    for sandbox in db.session.scalars(sa.select(Sandbox).where(Sandbox.status == "ready").order_by(Sandbox.id)):
+        if store.exists(sandbox):
+            continue
+        recorded = sandbox.data_hash
+        for model in (SandboxTruth, SbAnalysisCache):
+            db.session.execute(sa.delete(model).where(model.sandbox_id == sandbox.id))
+        sandbox.status = "building"
+        db.session.commit()
+        rebuilt_sandbox = build(sandbox.id, progress)
+        if recorded and rebuilt_sandbox.data_hash != recorded:
+            current_app.logger.warning("沙盒 %s 重建后的数据与原数据不同(生成器已更新)", sandbox.id)
+        rebuilt.append(sandbox.id)
+    return rebuilt
 
 
 def _delete_exercise_assignments(sandbox: Sandbox) -> None:
@@ -219,15 +282,17 @@ def truth_of(sandbox: Sandbox) -> Any:
 # -------------------------------------------------------------------------------------------- customer list
 
 FILTER_KEYS = ("q", "city", "kind", "tier", "stage", "rfm")
+# key -> (label, ORDER BY of the customer list); every order ends with the id, so pages never overlap
 SORTS = {
-    "id": ("编号", sb_customer.c.id, False),
-    "name": ("姓名", sb_customer.c.name, False),
-    "-revenue": ("累计消费(高→低)", sb_customer_metric.c.revenue, True),
-    "-n_orders": ("订单数(多→少)", sb_customer_metric.c.n_orders, True),
-    "-last_order_on": ("最近购买(近→远)", sb_customer_metric.c.last_order_on, True),
-    "last_order_on": ("最近购买(远→近)", sb_customer_metric.c.last_order_on, False),
-    "acquired_on": ("获客日期", sb_customer.c.acquired_on, False),
+    "id": ("编号", "c.id"),
+    "name": ("姓名", "c.name, c.id"),
+    "-revenue": ("累计消费(高→低)", "m.revenue DESC, c.id"),
+    "-n_orders": ("订单数(多→少)", "m.n_orders DESC, c.id"),
+    "-last_order_on": ("最近购买(近→远)", "m.last_order_on DESC NULLS LAST, c.id"),
+    "last_order_on": ("最近购买(远→近)", "m.last_order_on ASC NULLS FIRST, c.id"),
+    "acquired_on": ("获客日期", "c.acquired_on, c.id"),
 }
+CUSTOMERS_JOINED = "customers c LEFT JOIN customer_metrics m ON m.customer_id = c.id"
 
 
 def clean_filters(args: Any) -> dict[str, str]:
@@ -240,30 +305,19 @@ def clean_filters(args: Any) -> dict[str, str]:
     return out
 
 
-def _joined() -> Any:
-    return sb_customer.outerjoin(sb_customer_metric, sa.and_(
-        sb_customer_metric.c.sandbox_id == sb_customer.c.sandbox_id,
-        sb_customer_metric.c.customer_id == sb_customer.c.id))
-
-
-def _where(sandbox_id: int, filters: dict[str, str]) -> list[Any]:
-    clauses: list[Any] = [sb_customer.c.sandbox_id == sandbox_id]
+def _where(filters: dict[str, str]) -> tuple[str, list[Any]]:
+    """The WHERE clause (with its parameters) of the customer-list filters."""
+    clauses, params = ["TRUE"], []
     q = filters.get("q")
     if q:
-        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        clauses.append(sa.or_(sb_customer.c.name.like(like, escape="\\"), sb_customer.c.phone.like(like, escape="\\"),
-                              sb_customer.c.company.like(like, escape="\\")))
-    if filters.get("city"):
-        clauses.append(sb_customer.c.city == filters["city"])
-    if filters.get("kind"):
-        clauses.append(sb_customer.c.kind == filters["kind"])
-    if filters.get("tier"):
-        clauses.append(sb_customer_metric.c.tier == filters["tier"])
-    if filters.get("stage"):
-        clauses.append(sb_customer_metric.c.stage == filters["stage"])
-    if filters.get("rfm"):
-        clauses.append(sb_customer_metric.c.rfm == filters["rfm"])
-    return clauses
+        clauses.append("(strpos(c.name, ?) > 0 OR strpos(c.phone, ?) > 0 OR strpos(c.company, ?) > 0)")
+        params += [q, q, q]
+    for key, column in (("city", "c.city"), ("kind", "c.kind"), ("tier", "m.tier"), ("stage", "m.stage"),
+                        ("rfm", "m.rfm")):
+        if filters.get(key):
+            clauses.append(f"{column} = ?")
+            params.append(filters[key])
+    return " AND ".join(clauses), params
 
 
 @dataclass
@@ -294,40 +348,35 @@ class Page:
         return self.page + 1
 
 
-def customer_page(sandbox_id: int, filters: dict[str, str], sort: str = "id", page: int = 1,
+def customer_page(sandbox: Sandbox, filters: dict[str, str], sort: str = "id", page: int = 1,
                   per_page: int | None = None) -> Page:
-    """One page of the customer list (SQL filter, sort, LIMIT/OFFSET; one COUNT)."""
+    """One page of the customer list (filter, sort, LIMIT/OFFSET; one COUNT) from the sandbox's file."""
     per_page = per_page or current_app.config.get("ITEMS_PER_PAGE", 20)
-    where = _where(sandbox_id, filters)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(_joined()).where(*where)) or 0
+    where, params = _where(filters)
+    total = int(store.scalar(sandbox, f"SELECT count(*) FROM {CUSTOMERS_JOINED} WHERE {where}", params) or 0)
     page = max(1, min(page, max(1, math.ceil(total / per_page))))
-    _label, column, desc = SORTS.get(sort, SORTS["id"])
-    order = [column.desc() if desc else column.asc(), sb_customer.c.id]
-    rows = db.session.execute(
-        sa.select(sb_customer.c.id, sb_customer.c.name, sb_customer.c.phone, sb_customer.c.city,
-                  sb_customer.c.company, sb_customer.c.kind, sb_customer_metric.c.n_orders,
-                  sb_customer_metric.c.revenue, sb_customer_metric.c.last_order_on, sb_customer_metric.c.rfm,
-                  sb_customer_metric.c.tier, sb_customer_metric.c.stage)
-        .select_from(_joined()).where(*where).order_by(*order).limit(per_page).offset((page - 1) * per_page)).all()
+    order = SORTS.get(sort, SORTS["id"])[1]
+    rows = store.rows(sandbox, f"SELECT c.id, c.name, c.phone, c.city, c.company, c.kind, m.n_orders, m.revenue, "
+                               f"m.last_order_on, m.rfm, m.tier, m.stage FROM {CUSTOMERS_JOINED} WHERE {where} "
+                               f"ORDER BY {order} LIMIT ? OFFSET ?", [*params, per_page, (page - 1) * per_page])
     return Page(rows, page, per_page, total)
 
 
-def segment_customer_ids(sandbox_id: int, filters: dict[str, str]) -> np.ndarray:
-    """The ids of every customer matching the filters, as a numpy array (a column query)."""
-    rows = db.session.execute(sa.select(sb_customer.c.id).select_from(_joined())
-                              .where(*_where(sandbox_id, filters)).order_by(sb_customer.c.id)).scalars().all()
-    return np.asarray(rows, dtype="int64")
+def segment_customer_ids(sandbox: Sandbox, filters: dict[str, str]) -> np.ndarray:
+    """The ids of every customer matching the filters, as a numpy array."""
+    where, params = _where(filters)
+    ids = store.columns(sandbox, f"SELECT c.id FROM {CUSTOMERS_JOINED} WHERE {where} ORDER BY c.id", params)["id"]
+    return np.asarray(ids, dtype="int64")
 
 
-def filter_options(sandbox_id: int) -> dict[str, list[str]]:
+def filter_options(sandbox: Sandbox) -> dict[str, list[str]]:
     """Distinct values for the filter selects (cities, kinds, tiers, stages)."""
-    def distinct(column: Any, table: Any) -> list[str]:
-        return [v for v in db.session.scalars(sa.select(column).where(table.c.sandbox_id == sandbox_id)
-                                              .distinct().order_by(column)) if v]
+    def distinct(column: str, table: str) -> list[str]:
+        return [r[0] for r in store.rows(sandbox, f"SELECT DISTINCT {column} FROM {table} WHERE {column} <> '' "
+                                                  f"ORDER BY {column}")]
 
-    return {"city": distinct(sb_customer.c.city, sb_customer), "kind": distinct(sb_customer.c.kind, sb_customer),
-            "tier": distinct(sb_customer_metric.c.tier, sb_customer_metric),
-            "stage": distinct(sb_customer_metric.c.stage, sb_customer_metric)}
+    return {"city": distinct("city", "customers"), "kind": distinct("kind", "customers"),
+            "tier": distinct("tier", "customer_metrics"), "stage": distinct("stage", "customer_metrics")}
 
 
 def describe_filters(filters: dict[str, str]) -> str:

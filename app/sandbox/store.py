@@ -1,7 +1,18 @@
-"""Bulk storage of a generated company: numpy columns in, rows out in batches (executemany, or COPY on PostgreSQL).
+"""Where a sandbox's generated company lives: one DuckDB file per sandbox version, read-only once written.
 
-Nothing here builds an ORM object per row. Reads for analytics come back as numpy columns through the DBAPI
-cursor; dates travel as ISO strings on the way in and as integer days since 1970-01-01 on the way out.
+A generated company never changes (what students do is stored in SQL as overlays), so its tables are kept the way
+analysts keep such data: column-wise, in one DuckDB database file per sandbox version under ``SANDBOX_DATA_DIR``
+(default ``instance/sandboxes``). Pages, exercises and exports go through the functions below and never care
+where the data lives. Measured against Parquet files per sandbox and against the SQL tables this replaced
+(scripts/bench/bench_sandbox_store.py, BENCHMARKS.md): the DuckDB file was the quickest to write and to answer the
+360° page, the smallest on disk, and the lowest in peak memory.
+
+- ``write`` builds the file under a temporary name and renames it into place, so a reader never sees half a file;
+  deleting a sandbox removes its files (milliseconds).
+- Any number of processes open the same file read-only at once. Each process keeps a few connections open
+  (keyed by path, inode and modification time, so a rebuilt or deleted file is never served from a stale handle);
+  each call works on its own cursor, so threads never share one.
+- Dates come back as ``datetime.date`` in rows and as integer day numbers (since 1970-01-01) in numpy columns.
 """
 
 from __future__ import annotations
@@ -9,301 +20,226 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+import os
+import threading
+from collections import OrderedDict, namedtuple
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
 
-from app.extensions import db
-from app.models.sandbox import DATA_TABLES, SbAnalysisCache, sb_customer_metric
-
-BATCH_ROWS = 100_000
 Progress = Callable[[str, int], None]  # (table, rows just written)
 EPOCH = np.datetime64("1970-01-01", "D")
 
-# Children first, so foreign keys inside a sandbox never point at a deleted row.
-DELETE_ORDER = (sb_customer_metric, *reversed(list(DATA_TABLES.values())))
+# The generator's tables, in the order they are written, and the per-customer figures derived from them.
+TABLES = ("customers", "products", "orders", "order_lines", "interactions", "tickets", "surveys", "campaigns")
+METRICS = "customer_metrics"
+MAX_OPEN = 8  # connections kept open per process (LRU)
+THREADS = 2  # DuckDB threads per connection (the machines this runs on are small)
+MEMORY_LIMIT = "512MB"
+
+_lock = threading.Lock()
+_open: OrderedDict[tuple[str, int, int], Any] = OrderedDict()
 
 
-def _dialect() -> str:
-    return db.session.get_bind().dialect.name
+class MissingData(LookupError):
+    """The sandbox's data file is not there (not built yet, deleted, or another machine's disk)."""
 
 
-def _dbapi_connection() -> Any:
-    """The DBAPI connection under the session's current transaction."""
-    return db.session.connection().connection.dbapi_connection
+# ------------------------------------------------------------------------------------------------- where
+
+def data_dir() -> Path:
+    """``SANDBOX_DATA_DIR`` or ``<instance>/sandboxes`` (a shared volume when app processes run on several machines)."""
+    from flask import current_app
+
+    configured = current_app.config.get("SANDBOX_DATA_DIR")
+    path = Path(configured) if configured else Path(current_app.instance_path) / "sandboxes"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def path_of(sandbox_id: int, version: int) -> Path:
+    return data_dir() / f"sandbox-{sandbox_id}-v{version}.duckdb"
+
+
+def _path(sandbox: Any) -> Path:
+    return path_of(sandbox.id, sandbox.version)
+
+
+def exists(sandbox: Any) -> bool:
+    return _path(sandbox).is_file()
 
 
 # ------------------------------------------------------------------------------------------------- writing
 
-def _date_strings(array: np.ndarray) -> np.ndarray:
-    """ISO strings (None for NaT) of a datetime64 column; converted once per distinct day (a history has few)."""
-    days = array.astype("datetime64[D]")
-    unique, inverse = np.unique(days, return_inverse=True)
-    text = unique.astype(str).astype(object)
-    text[np.isnat(unique)] = None
-    return text[inverse.reshape(-1)]
+def _arrow_column(values: Any) -> Any:
+    import pyarrow as pa
 
-
-def _python_column(column: sa.Column, values: Any, n: int) -> list[Any]:
-    """Convert one numpy column to a list of plain Python values the DBAPI accepts (None for missing)."""
     array = np.asarray(values)
-    if array.shape != (n,):
-        raise ValueError(f"{column.table.name}.{column.name}: expected {n} values, got shape {array.shape}")
-    kind = array.dtype.kind
-    if isinstance(column.type, sa.Date):
-        if kind == "M":
-            return _date_strings(array).tolist()
-        if kind in "iu":  # days since 1970-01-01
-            return _date_strings(EPOCH + array.astype("int64").astype("timedelta64[D]")).tolist()
-        return [None if v is None else str(v)[:10] for v in array.tolist()]
-    if kind == "f":
-        missing = np.isnan(array)
-        if isinstance(column.type, sa.Boolean | sa.Integer):
-            out = array.astype(object)
-            out[~missing] = array[~missing].astype("int64").astype(bool if isinstance(column.type, sa.Boolean)
-                                                                   else int).tolist()
-            out[missing] = None
-            return out.tolist()
-        rounded = np.round(array, 4)
-        if missing.any():
-            out = rounded.astype(object)
-            out[missing] = None
-            return out.tolist()
-        return rounded.tolist()
-    if kind == "b":
-        return array.tolist()
-    if kind in "iu":
-        return array.astype(bool).tolist() if isinstance(column.type, sa.Boolean) else array.tolist()
-    if kind == "U":
-        return array.tolist()
-    return [None if v is None or (isinstance(v, float) and v != v) else v for v in array.tolist()]
+    if array.dtype.kind == "M":
+        return pa.array(array.astype("datetime64[D]"), type=pa.date32(), from_pandas=True)  # NaT -> NULL
+    if array.dtype.kind == "f":
+        return pa.array(array, from_pandas=True)  # NaN -> NULL
+    if array.dtype.kind in "UO":
+        return pa.array(array.astype(str) if array.dtype.kind == "O" else array, type=pa.string())
+    return pa.array(array)
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+def write(sandbox_id: int, version: int, tables: dict[str, dict[str, Any]],
+          progress: Progress | None = None) -> dict[str, int]:
+    """Write every table (name -> numpy columns) into the sandbox version's file; return rows per table.
 
+    ``progress(table, rows)`` is called after each table.
+    """
+    import duckdb
+    import pyarrow as pa
 
-def _copy_column(values: list[Any]) -> list[str]:
-    """The same values as PostgreSQL COPY text fields (\\N for NULL, t/f, escaped text)."""
-    sample = next((v for v in values if v is not None), None)
-    if isinstance(sample, bool):
-        out = ["t" if v else "f" for v in values]
-    elif isinstance(sample, float):
-        out = list(map(repr, values))
-    elif isinstance(sample, int):
-        out = list(map(str, values))
-    else:
-        out = [v if isinstance(v, str) else str(v) for v in values] if sample is not None else list(map(str, values))
-        joined = "\x00".join(out)
-        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
-            out = [v.translate(_COPY_ESCAPES) for v in out]
-    if sample is None or any(v is None for v in values):
-        out = ["\\N" if v is None else text for v, text in zip(values, out, strict=True)]
-    return out
-
-
-def table_columns(table: sa.Table, columns: dict[str, Any], sandbox_id: int) -> tuple[list[str], list[list[Any]], int]:
-    """The column names, value lists (sandbox_id first) and row count of one generated table."""
-    wanted = [c for c in table.columns if c.name != "sandbox_id"]
-    missing = [c.name for c in wanted if c.name not in columns]
-    if missing:
-        raise KeyError(f"{table.name}: the generator gave no column(s) {', '.join(missing)}")
-    key = "id" if "id" in columns else wanted[0].name
-    n = len(np.asarray(columns[key]))
-    lists = [[sandbox_id] * n] + [_python_column(c, columns[c.name], n) for c in wanted]
-    return ["sandbox_id"] + [c.name for c in wanted], lists, n
-
-
-def _copy(connection: Any, table: sa.Table, names: Sequence[str], lists: list[list[Any]], n: int,
-          progress: Progress | None) -> None:
-    """COPY rows into a PostgreSQL table over a DBAPI connection, in blocks of text built column-wise."""
-    fields = [_copy_column(values) for values in lists]
-    command = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
-    for start in range(0, n, BATCH_ROWS):
-        stop = min(n, start + BATCH_ROWS)
-        block = "\n".join(map("\t".join, zip(*(values[start:stop] for values in fields), strict=True)))
-        with connection.cursor() as cursor, cursor.copy(command) as copy:
-            copy.write((block + "\n").encode("utf-8"))
-        if progress:
-            progress(table.name, stop - start)
-
-
-def insert_columns(table: sa.Table, names: Sequence[str], lists: list[list[Any]], n: int,
-                   progress: Progress | None = None, commit_each_batch: bool = False) -> int:
-    """Write rows in batches: COPY on PostgreSQL, executemany elsewhere (on the session's connection)."""
-    if _dialect() == "postgresql":
-        _copy(_dbapi_connection(), table, names, lists, n, progress)
-        return n
-    command = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    for start in range(0, n, BATCH_ROWS):
-        stop = min(n, start + BATCH_ROWS)
-        cursor = _dbapi_connection().cursor()
-        try:
-            cursor.executemany(command, zip(*(values[start:stop] for values in lists), strict=True))
-        finally:
-            cursor.close()
-        if progress:
-            progress(table.name, stop - start)
-        if commit_each_batch:
-            # SQLite has one writer: release the lock now and then so students' answers are not held up.
-            db.session.commit()
-    return n
-
-
-SQLITE_BULK_CACHE_KIB = 131_072  # random index inserts (orders by customer) stay in memory across batches
-# PostgreSQL: the biggest tables are copied on connections of their own, in parallel with the rest (they have no
-# foreign keys, see app/models/sandbox.py); the parents of the small tables' foreign keys are committed first.
-PARENTS = ("customers", "products", "campaigns")
-PARALLEL = ("order_lines", "orders")
-
-
-def _copy_on_own_connection(engine: sa.Engine, table: sa.Table, columns: dict[str, Any], sandbox_id: int,
-                            progress: Progress | None) -> int:
-    names, lists, n = table_columns(table, columns, sandbox_id)
-    with engine.begin() as connection:  # begin(): the commit at the end reaches the DBAPI connection
-        _copy(connection.connection.dbapi_connection, table, names, lists, n, progress)
-    return n
-
-
-def _store_postgresql(sandbox_id: int, tables: dict[str, dict[str, Any]], progress: Progress | None) -> dict[str, int]:
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    lock = threading.Lock()
-
-    def report(table: str, rows: int) -> None:
-        if progress:
-            with lock:
-                progress(table, rows)
-
+    final = path_of(sandbox_id, version)
+    partial = final.with_name(f"{final.name}.{os.getpid()}-{threading.get_ident()}.partial")
+    partial.unlink(missing_ok=True)
     counts: dict[str, int] = {}
-    for name in PARENTS:
-        names, lists, n = table_columns(DATA_TABLES[name], tables[name], sandbox_id)
-        counts[name] = insert_columns(DATA_TABLES[name], names, lists, n, report)
-    db.session.commit()
-    engine = db.engine
-    with ThreadPoolExecutor(max_workers=len(PARALLEL)) as pool:
-        futures = {name: pool.submit(_copy_on_own_connection, engine, DATA_TABLES[name], tables[name], sandbox_id,
-                                     report) for name in PARALLEL}
-        for name, table in DATA_TABLES.items():
-            if name not in PARENTS and name not in PARALLEL:
-                names, lists, n = table_columns(table, tables[name], sandbox_id)
-                counts[name] = insert_columns(table, names, lists, n, report)
-        db.session.commit()
-        for name, future in futures.items():
-            counts[name] = future.result()
-    return {name: counts[name] for name in DATA_TABLES}
-
-
-def store_tables(sandbox_id: int, tables: dict[str, dict[str, Any]], progress: Progress | None = None,
-                 commit_each_batch: bool = False) -> dict[str, int]:
-    """Store every generated table under one sandbox id; return rows written per generator table name."""
-    if _dialect() == "postgresql":
-        return _store_postgresql(sandbox_id, tables, progress)
-    counts = {}
-    previous = db.session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
-    db.session.connection().exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_BULK_CACHE_KIB}")
+    connection = duckdb.connect(str(partial), config={"threads": THREADS, "memory_limit": MEMORY_LIMIT})
     try:
-        for name, table in DATA_TABLES.items():
-            names, lists, n = table_columns(table, tables[name], sandbox_id)
-            counts[name] = insert_columns(table, names, lists, n, progress, commit_each_batch)
-            del lists
-    finally:  # the pooled connection goes back with the default cache
-        db.session.connection().exec_driver_sql(f"PRAGMA cache_size={int(previous)}")
+        for name, columns in tables.items():
+            arrow = pa.table({key: _arrow_column(value) for key, value in columns.items()})
+            connection.register("incoming", arrow)
+            connection.execute(f'CREATE TABLE "{name}" AS SELECT * FROM incoming')
+            connection.unregister("incoming")
+            counts[name] = arrow.num_rows
+            del arrow
+            if progress:
+                progress(name, counts[name])
+        connection.execute("CHECKPOINT")
+    finally:
+        connection.close()
+    os.replace(partial, final)
     return counts
 
 
-def analyze(tables: Sequence[sa.Table]) -> None:
-    """Refresh the planner's statistics after a bulk load (PostgreSQL plans the list queries badly without)."""
-    if _dialect() == "postgresql":
-        db.session.commit()
-        for table in tables:
-            db.session.execute(sa.text(f"ANALYZE {table.name}"))
-        db.session.commit()
+def delete(sandbox_id: int) -> int:
+    """Remove every file of a sandbox (all versions, leftovers of an interrupted build); return how many."""
+    removed = 0
+    for path in data_dir().glob(f"sandbox-{sandbox_id}-v*"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
-def delete_data(sandbox_id: int, progress: Progress | None = None) -> None:
-    """Delete a sandbox's generated rows and derived metrics (children first)."""
-    for table in DELETE_ORDER:
-        db.session.execute(sa.delete(table).where(table.c.sandbox_id == sandbox_id))
-        if progress:
-            progress(table.name, 0)
-    db.session.execute(sa.delete(SbAnalysisCache).where(SbAnalysisCache.sandbox_id == sandbox_id))
-
-
-def row_counts(sandbox_id: int) -> dict[str, int]:
-    out = {}
-    for name, table in DATA_TABLES.items():
-        out[name] = db.session.scalar(sa.select(sa.func.count()).select_from(table).where(
-            table.c.sandbox_id == sandbox_id)) or 0
-    return out
+def delete_version(sandbox_id: int, version: int) -> None:
+    path_of(sandbox_id, version).unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------------------------------------- reading
 
-def days_expr(column: sa.ColumnElement) -> sa.ColumnElement:
-    """An integer day number (days since 1970-01-01) of a date column, in the current dialect."""
-    if _dialect() == "postgresql":
-        return sa.cast(column - sa.cast(sa.literal("1970-01-01"), sa.Date), sa.Integer)
-    return sa.cast(sa.func.julianday(column) - 2440587.5, sa.Integer)
+def _connection(path: Path) -> Any:
+    import duckdb
 
-
-def _compile(statement: sa.Select) -> tuple[str, Any]:
-    compiled = statement.compile(dialect=db.session.get_bind().dialect)
-    if _dialect() == "postgresql":
-        return str(compiled), compiled.params
-    return str(compiled), tuple(compiled.params[name] for name in compiled.positiontup or ())
-
-
-def read_columns(statement: sa.Select, dtypes: dict[str, str]) -> dict[str, np.ndarray]:
-    """Run a select through the DBAPI cursor and return one numpy array per column.
-
-    ``dtypes`` maps each selected label to a numpy dtype, or ``"date"`` for a ``days_expr`` column (returned as
-    datetime64[D], NaT for NULL), or ``"str"`` (an object array).
-    """
-    sql, params = _compile(statement)
-    cursor = _dbapi_connection().cursor()
     try:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        stat = path.stat()
+    except FileNotFoundError:
+        raise MissingData(str(path)) from None
+    key = (str(path), stat.st_ino, stat.st_mtime_ns)
+    with _lock:
+        connection = _open.get(key)
+        if connection is not None:
+            _open.move_to_end(key)
+            return connection
+        connection = duckdb.connect(str(path), read_only=True,
+                                    config={"threads": THREADS, "memory_limit": MEMORY_LIMIT})
+        _open[key] = connection
+        while len(_open) > MAX_OPEN:
+            _open.popitem(last=False)[1].close()
+        return connection
+
+
+def forget(sandbox_id: int | None = None) -> None:
+    """Close this process's connections (to one sandbox's files, or all)."""
+    with _lock:
+        for key in [k for k in _open if sandbox_id is None or Path(k[0]).name.startswith(f"sandbox-{sandbox_id}-v")]:
+            _open.pop(key).close()
+
+
+@contextmanager
+def cursor(sandbox: Any) -> Iterator[Any]:
+    """A cursor of its own on the sandbox's file (read-only; one per call, so threads never share one)."""
+    cur = _connection(_path(sandbox)).cursor()
+    try:
+        yield cur
     finally:
-        cursor.close()
-    names = list(dtypes)
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    return {name: _numpy_column(values, dtypes[name]) for name, values in zip(names, columns, strict=True)}
+        cur.close()
 
 
-def _numpy_column(values: Sequence[Any], kind: str) -> np.ndarray:
-    if kind == "str":
-        return np.array(["" if v is None else v for v in values], dtype=str)
-    if kind == "date":
-        try:
-            days = np.array(values, dtype="int64")
-        except TypeError:  # NULLs present
-            days = np.array([-10**9 if v is None else v for v in values], dtype="int64")
-        dates = EPOCH + days.astype("timedelta64[D]")
-        dates[days == -10**9] = np.datetime64("NaT")
-        return dates
-    if kind == "bool":
-        return np.array([np.nan if v is None else float(bool(v)) for v in values], dtype=float)
-    try:
-        return np.array(values, dtype=kind)
-    except TypeError:  # NULLs present
-        if np.dtype(kind).kind == "f":
-            return np.array([np.nan if v is None else v for v in values], dtype=kind)
-        raise
+_row_types: dict[tuple[str, ...], Any] = {}
 
 
-def table_digest(sandbox_id: int, tables: Iterable[sa.Table] | None = None) -> str:
-    """A SHA-256 over every generated row of a sandbox in key order (tests prove student actions change none)."""
+def _row_type(names: Sequence[str]) -> Any:
+    key = tuple(names)
+    if key not in _row_types:
+        _row_types[key] = namedtuple("Row", key, rename=True)  # type: ignore[misc]
+    return _row_types[key]
+
+
+def rows(sandbox: Any, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """The rows of a query as named tuples (``row.name`` as with SQL rows)."""
+    with cursor(sandbox) as cur:
+        cur.execute(sql, list(params))
+        names = [d[0] for d in cur.description]
+        make = _row_type(names)
+        return [make(*r) for r in cur.fetchall()]
+
+
+def one(sandbox: Any, sql: str, params: Sequence[Any] = ()) -> Any:
+    found = rows(sandbox, sql, params)
+    return found[0] if found else None
+
+
+def scalar(sandbox: Any, sql: str, params: Sequence[Any] = ()) -> Any:
+    with cursor(sandbox) as cur:
+        row = cur.execute(sql, list(params)).fetchone()
+        return row[0] if row else None
+
+
+def columns(sandbox: Any, sql: str, params: Sequence[Any] = ()) -> dict[str, np.ndarray]:
+    """The result of a query as numpy columns (strings as ``str`` arrays, NULL numbers as NaN)."""
+    with cursor(sandbox) as cur:
+        result = cur.execute(sql, list(params)).fetchnumpy()
+    out = {}
+    for name, values in result.items():
+        if isinstance(values, np.ma.MaskedArray):
+            values = values.filled(np.nan) if values.dtype.kind == "f" else values.filled()
+        array = np.asarray(values)
+        out[name] = array.astype(str) if array.dtype.kind == "O" else array
+    return out
+
+
+def copy_csv(sandbox: Any, sql: str, target: Path) -> int:
+    """Write a query's result as CSV (header, comma, RFC 4180 quoting) at disk speed; return the data rows."""
+    with cursor(sandbox) as cur:
+        cur.execute(f"COPY ({sql}) TO '{_sql_path(target)}' (HEADER, DELIMITER ',')")
+        fetched = cur.fetchone()
+    return int(fetched[0]) if fetched else 0
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def row_counts(sandbox: Any) -> dict[str, int]:
+    return {name: int(scalar(sandbox, f'SELECT count(*) FROM "{name}"') or 0) for name in TABLES}
+
+
+def table_digest(sandbox: Any) -> str:
+    """A SHA-256 over every generated row in key order (tests prove that student actions change none)."""
     digest = hashlib.sha256()
-    for table in tables or DATA_TABLES.values():
-        rows = db.session.execute(sa.select(table).where(table.c.sandbox_id == sandbox_id)
-                                  .order_by(table.c.id)).all()
-        digest.update(table.name.encode())
-        for row in rows:
-            digest.update(repr(tuple(row)).encode("utf-8"))
+    with cursor(sandbox) as cur:
+        for name in TABLES:
+            digest.update(name.encode())
+            cur.execute(f'SELECT * FROM "{name}" ORDER BY id')
+            while batch := cur.fetchmany(50_000):
+                for row in batch:
+                    digest.update(repr(tuple(row)).encode("utf-8"))
     return digest.hexdigest()
 
 
@@ -358,8 +294,15 @@ def unpack_truth(blob: bytes) -> Any:
     return walk(meta)
 
 
-def month_expr(column: sa.ColumnElement) -> sa.ColumnElement:
-    """'YYYY-MM' of a date column, in the current dialect (GROUP BY month)."""
-    if _dialect() == "postgresql":
-        return sa.func.to_char(column, sa.literal_column("'YYYY-MM'"))
-    return sa.func.strftime(sa.literal_column("'%Y-%m'"), column)
+def days(column: str) -> str:
+    """SQL: a date column as an integer day number (days since 1970-01-01)."""
+    return f"({column} - DATE '1970-01-01')"
+
+
+def as_dates(day_numbers: np.ndarray) -> np.ndarray:
+    """Day numbers (NaN for missing) as datetime64[D] (NaT for missing)."""
+    values = np.asarray(day_numbers, dtype="float64")
+    missing = np.isnan(values)
+    out = EPOCH + np.where(missing, 0, values).astype("int64").astype("timedelta64[D]")
+    out[missing] = np.datetime64("NaT")
+    return out

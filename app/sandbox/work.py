@@ -203,15 +203,15 @@ def case_run_for(run_id: int | None, sandbox: Sandbox) -> SbCaseRun | None:
 
 def start_case(case: Case, school_class: SchoolClass, user_id: int, customers: int,
                closes_at: datetime | None) -> tuple[SbCaseRun, bool]:
-    """Start a case for a class: reuse the class's sandbox of the case's scenario, or create one."""
+    """Start a case for a class: reuse the class's sandbox of the case's scenario, or record a new one to build."""
     sandbox = db.session.scalar(sa.select(Sandbox).where(
-        Sandbox.class_id == school_class.id, Sandbox.scenario == case.scenario, Sandbox.status == "ready")
-        .order_by(Sandbox.id))
+        Sandbox.class_id == school_class.id, Sandbox.scenario == case.scenario,
+        Sandbox.status.in_(("ready", "building"))).order_by(Sandbox.id))
     created = sandbox is None
-    if created:
-        sandbox = svc.create_sandbox(class_id=school_class.id, customers=customers, months=24,
-                                     seed=svc.stable_seed("case", case.key, school_class.id) % 1_000_000,
-                                     scenario=case.scenario, name=f"案例:{case.title}", created_by_id=user_id)
+    if created:  # recorded now, built by a background job (the caller starts it)
+        sandbox = svc.new_sandbox(class_id=school_class.id, customers=customers, months=24,
+                                  seed=svc.stable_seed("case", case.key, school_class.id) % 1_000_000,
+                                  scenario=case.scenario, name=f"案例:{case.title}", created_by_id=user_id)
     run = db.session.scalar(sa.select(SbCaseRun).where(SbCaseRun.sandbox_id == sandbox.id,
                                                        SbCaseRun.case_key == case.key))
     if run is None:

@@ -24,18 +24,13 @@ STAGE_RULES = ("判断依据(课程:交易量在考察期较小,形成期快速�
 
 
 def _monthly_orders(data, customer_id: int) -> list[int]:
-    """A customer's orders per month over the history (for feedback), from the per-month SQL counts."""
-    import sqlalchemy as sa
-
-    from app.extensions import db
-    from app.models.sandbox import sb_order
+    """A customer's orders per month over the history (for feedback), counted in the sandbox's file."""
     from app.sandbox import store
-
-    month = store.month_expr(sb_order.c.ordered_on)
-    counts = dict(db.session.execute(sa.select(month, sa.func.count()).where(
-        sb_order.c.sandbox_id == data.sandbox.id, sb_order.c.customer_id == customer_id).group_by(month)).all())
     from app.sandbox.services import sandbox_months
 
+    counts = {r.month: r.n for r in store.rows(
+        data.sandbox, "SELECT strftime(ordered_on, '%Y-%m') AS month, count(*) AS n FROM orders "
+                      "WHERE customer_id = ? GROUP BY month", [customer_id])}
     return [int(counts.get(m, 0)) for m in sandbox_months(data.sandbox)]
 
 

@@ -125,8 +125,7 @@ class CampaignBudget(Exercise):
         segment = next((s for s in (ctx or {}).get("segments", []) if str(s.id) == form.get("segment")), None)
         if segment is None:
             return {"segment": None, "targets": []}
-        sandbox_id = segment.sandbox_id
-        ids = segment_customer_ids(sandbox_id, segment.filters)
+        ids = segment_customer_ids(segment.sandbox, segment.filters)
         return {"segment": segment.name, "filters": segment.filters, "segment_size": int(ids.size),
                 "targets": [int(x) for x in ids]}
 

@@ -1,0 +1,138 @@
+"""Background jobs (app/jobs.py): inline in tests, the in-process worker thread, RQ on Redis, the progress page."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from app import jobs
+from app.extensions import db
+from app.models.jobs import Job
+from app.models.sandbox import Sandbox
+from tests.conftest import login, make_user, post_form
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@jobs.register("test.count")
+def count(report, upto: int, fail: bool = False) -> dict:
+    for i in range(upto):
+        report(i + 1, upto, f"第 {i + 1} 步")
+    if fail:
+        raise jobs.JobError("故意失败")
+    return {"sum": sum(range(upto + 1))}
+
+
+def test_inline_job_records_progress_and_result(app):
+    with app.app_context():
+        job = jobs.enqueue("test.count", upto=4, key="k1", title="计数")
+        assert (job.status, job.done, job.total, job.result, job.message) == ("done", 4, 4, {"sum": 10}, "第 4 步")
+        failed = jobs.enqueue("test.count", upto=2, fail=True)
+        assert failed.status == "failed" and failed.message == "故意失败" and "JobError" in failed.error
+
+
+def test_in_process_worker_runs_jobs_outside_the_request(app, client):
+    """Without Redis, a worker thread in the app process builds the sandbox; the request only records it."""
+    from app.models.classes import SchoolClass
+
+    app.config["JOBS_INLINE"] = False
+    teacher = make_user(app, "teacher", "instructor")
+    with app.app_context():
+        school_class = SchoolClass(name="一班", instructor_id=teacher)
+        db.session.add(school_class)
+        db.session.commit()
+        class_id = school_class.id
+    login(client, "teacher")
+    # 25,000 customers: more than the old page limit of 20,000, which is gone (a configured maximum stays)
+    data = {"class_id": class_id, "scenario": "default", "customers": 25_000, "months": 12, "seed": 3}
+    data["csrf_token"] = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                                   client.get("/sandbox/new").get_data(as_text=True)).group(1)
+    started = time.perf_counter()
+    response = client.post("/sandbox/new", data=data)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 302 and "/jobs/" in response.headers["Location"]
+    assert elapsed < 0.5, f"the request did {elapsed:.2f} s of work"
+    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    html = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "<progress" in html and 'http-equiv="refresh"' in html and "js/jobs.js" in html  # no-JS fallback too
+    with app.app_context():
+        job = jobs.wait(job_id, timeout=120)
+        assert job.status == "done", job.error
+        sandbox = db.session.scalar(sa.select(Sandbox).where(Sandbox.class_id == class_id))
+        assert sandbox.status == "ready" and sandbox.counts["customers"] == 25_000
+    status = client.get(f"/jobs/{job_id}.json").get_json()
+    assert status["finished"] and status["percent"] == 100 and status["next"] == f"/sandbox/{sandbox.id}/"
+
+
+def test_job_pages_belong_to_their_owner(app, client):
+    owner = make_user(app, "teacher", "instructor")
+    make_user(app, "other", "instructor")
+    with app.app_context():
+        job_id = jobs.enqueue("test.count", upto=1, user_id=owner).id
+    login(client, "other")
+    assert client.get(f"/jobs/{job_id}").status_code == 404
+    assert client.get(f"/jobs/{job_id}.json").status_code == 404
+    client.post("/auth/logout", data={"csrf_token": re.search(
+        r'name="csrf-token" content="([^"]+)"', client.get("/").get_data(as_text=True)).group(1)})
+    assert client.get(f"/jobs/{job_id}").status_code == 302  # to the login page
+    login(client, "teacher")
+    html = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "已完成" in html and 'http-equiv="refresh"' not in html
+
+
+def _redis_or_skip():
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        pytest.skip("Redis is not reachable at 127.0.0.1:6379: the RQ queue test needs it (start redis-server)")
+
+
+def test_rq_queue_runs_a_sandbox_build(app, client):
+    """With REDIS_URL set, the page only queues the build; an RQ worker (here in burst mode) runs it."""
+    _redis_or_skip()
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from app.models.classes import SchoolClass
+
+    queue_name = f"crm-test-{uuid.uuid4().hex[:8]}"
+    app.config.update(JOBS_INLINE=False, REDIS_URL=REDIS_URL, JOBS_QUEUE=queue_name)
+    teacher = make_user(app, "teacher", "instructor")
+    with app.app_context():
+        school_class = SchoolClass(name="一班", instructor_id=teacher)
+        db.session.add(school_class)
+        db.session.commit()
+        class_id = school_class.id
+    login(client, "teacher")
+    response = post_form(client, "/sandbox/new", {"class_id": class_id, "scenario": "default", "customers": 300,
+                                                  "months": 12, "seed": 4}, page="/sandbox/new")
+    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    connection = Redis.from_url(REDIS_URL)
+    queue = Queue(queue_name, connection=connection)
+    try:
+        with app.app_context():
+            assert db.session.get(Job, job_id).status == "queued" and queue.count == 1
+            SimpleWorker([queue], connection=connection).work(burst=True)
+            job = jobs.wait(job_id, timeout=5)
+            assert job.status == "done", job.error
+            sandbox = db.session.scalar(sa.select(Sandbox).where(Sandbox.class_id == class_id))
+            assert sandbox.status == "ready" and sandbox.counts["customers"] == 300
+    finally:
+        queue.delete(delete_jobs=True)
+        connection.close()
+
+
+def test_cli_shows_the_job_progress_bar(app, runner):
+    result = runner.invoke(args=["sandbox", "create", "--customers", "200", "--months", "6", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("生成") and "已就绪" in result.output  # click draws the bar on a terminal
+    from app.sandbox.services import BUILD_STEPS
+
+    with app.app_context():
+        job = db.session.scalar(sa.select(Job).order_by(Job.id.desc()))
+        assert job.name == "sandbox.build" and job.status == "done" and job.done == job.total == BUILD_STEPS
