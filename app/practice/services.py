@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 from fsrs import Card, Rating, Scheduler
 
+from app import jobs
 from app.bank.services import item_query
 from app.clock import aware, now
 from app.extensions import db
@@ -31,6 +32,7 @@ MODES = {
 }
 WRONG_BOOK_RULE = "答错的题自动进入错题本;此后在不同的两天里各答对一次(不含答错当天),该题自动移出错题本。"
 RIGHT_DAYS_TO_CLEAR = 2
+EXAM_LEARNING_JOB = "practice.exam_learning"  # a graded exam feeds the 错题本 and FSRS in the background
 _scheduler = Scheduler(enable_fuzzing=False)
 
 
@@ -379,7 +381,6 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
     answers = {a.position: a for a in attempt.answers}
     item_ids = [entry["item_id"] for entry in attempt.paper]
     items = {i.id: i for i in db.session.scalars(sa.select(Item).where(Item.id.in_(item_ids)))}
-    state = LearningState(attempt.user_id, item_ids)
     when = now()
     total = 0.0
     for position, entry in enumerate(attempt.paper):
@@ -400,21 +401,44 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
             db.session.add(row)
         row.score = points
         total += points
-        record = ResponseRecord(user_id=attempt.user_id, item_id=item.id, item_version=entry["version"], mode="exam",
-                                exam_id=attempt.id, answer=value, score=result.score, correct=result.correct,
-                                detail=result.detail, created_at=when)
-        db.session.add(record)
-        if result.score is not None and not blank:
-            learn(attempt.user_id, item.id, result.score, result.correct, when, state)
-        elif blank:
-            update_wrong_book(attempt.user_id, item.id, False, when, state)
+        db.session.add(ResponseRecord(user_id=attempt.user_id, item_id=item.id, item_version=entry["version"],
+                                      mode="exam", exam_id=attempt.id, answer=value, score=result.score,
+                                      correct=result.correct, detail=result.detail, created_at=when))
     ended = now()
     attempt.submitted_at = min(ended, cutoff) if cutoff else ended
     attempt.score = round(total, 2)
     attempt.status = "graded"
     attempt.closed_by = closed_by
     db.session.flush()
+    # the 错题本, FSRS cards and statistics follow on the job queue, so a class submitting at the bell waits only
+    # for its grades (this commits the grading with the job's row)
+    jobs.enqueue(EXAM_LEARNING_JOB, attempt_id=attempt.id, user_id=attempt.user_id, key=f"exam-learning:{attempt.id}",
+                 title="根据模拟考试更新错题本与复习计划")
     return True
+
+
+@jobs.register(EXAM_LEARNING_JOB)
+def learn_from_exam(report: jobs.Report, attempt_id: int) -> dict[str, int]:
+    """Feed a graded attempt's answers into its student's 错题本 and FSRS schedule (a background job)."""
+    attempt = db.session.get(ExamAttempt, attempt_id)
+    if attempt is None or attempt.status != "graded":
+        return {"answers": 0}
+    records = list(db.session.scalars(sa.select(ResponseRecord).where(ResponseRecord.exam_id == attempt_id)
+                                      .order_by(ResponseRecord.id)))
+    kinds = dict(db.session.execute(sa.select(Item.id, Item.type).where(
+        Item.id.in_([r.item_id for r in records]))).all())
+    report(0, len(records), "正在更新错题本与复习计划……")
+    state = LearningState(attempt.user_id, [r.item_id for r in records])
+    for record in records:
+        kind = REGISTRY.get(kinds.get(record.item_id, ""))
+        blank = kind.is_blank(record.answer) if kind else record.answer in (None, "", [])
+        when = aware(record.created_at)
+        if record.score is not None and not blank:
+            learn(attempt.user_id, record.item_id, record.score, record.correct, when, state)
+        elif blank:
+            update_wrong_book(attempt.user_id, record.item_id, False, when, state)
+    db.session.commit()
+    return {"answers": len(records)}
 
 
 def close_expired(user_id: int) -> int:
