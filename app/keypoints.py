@@ -12,9 +12,22 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import jieba
+from typing import Any
 
-jieba.setLogLevel(logging.WARNING)
+
+@lru_cache(maxsize=1)
+def segmenter() -> Any:
+    """jieba with its dictionary loaded (0.1 s to import, 0.8 s to load): once per process, at worker start."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def preload() -> None:
+    """Load the segmenter now (gunicorn's post_fork, the app's start) rather than on a student's first answer."""
+    segmenter()
 
 CLAUSE_SPLIT = re.compile(r"[。;;!!??\n]+|(?:^|\s)[(（]?\d+[)）.、]|[①②③④⑤⑥⑦⑧⑨⑩]")
 SOFT_SPLIT = re.compile(r"[,,、::]")
@@ -55,7 +68,7 @@ def normalise(text: str) -> str:
 def content_words(text: str) -> tuple[str, ...]:
     """The words of a text that carry meaning: no punctuation, no stopwords, no single non-Chinese letters."""
     words = []
-    for word in jieba.lcut(normalise(text)):
+    for word in segmenter().lcut(normalise(text)):
         word = word.strip()
         if not word or word in STOPWORDS or not re.search(r"[\w\u4e00-\u9fff]", word):
             continue
