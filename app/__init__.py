@@ -44,13 +44,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
 
-    from app import models  # noqa: F401  (register the tables)
+    from app import (
+        jobs,
+        models,  # noqa: F401  (register the tables)
+    )
     from app.auth import bp as auth_bp
     from app.bank import bp as bank_bp
     from app.cli import register_cli
     from app.markdown import render_markdown
-
-    from app import jobs
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(bank_bp)

@@ -11,7 +11,6 @@ import logging
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-
 from typing import Any
 
 
