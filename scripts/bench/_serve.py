@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
 GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PASSWORD = "secret123"
+PASSWORD = "secret123"  # noqa: S105  the scratch accounts of a benchmark
 HASH = "pbkdf2:sha256:1"  # cheap hashing: logging in 200 students is set-up, not the figure
 TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 

@@ -27,7 +27,6 @@ from _serve import (  # type: ignore[import-not-found]
 )
 
 
-
 def answer_for(position: int) -> list[str]:
     return ["A"] if position < 5 else ["true"]
 
