@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy import orm
 from fsrs import Card, Rating, Scheduler
+from sqlalchemy import orm
 
 from app import jobs
 from app.bank.services import item_query

@@ -10,7 +10,6 @@ from app.formutil import choices, strip
 from app.models.sandbox import SCENARIOS
 from simulations.catalog import CAMPAIGN_COSTS
 
-
 INTERACTION_KINDS = ("电话", "微信", "邮件", "拜访", "短信")
 TICKET_OUTCOMES = {"resolved": "已解决", "escalated": "已升级处理", "follow_up": "待回访"}
 # channel -> (cost per contact as in the generator's catalogue, fixed cost of one classroom-sized campaign)

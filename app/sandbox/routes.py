@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from app.charts import line_chart
 from app import jobs
+from app.charts import line_chart
 from app.extensions import db
 from app.formutil import choices
 from app.models.jobs import Job
