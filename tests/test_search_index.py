@@ -40,3 +40,16 @@ def test_an_edited_item_is_found_by_its_new_words(app):
         reindex(item)
         db.session.commit()
         assert item.id in set(db.session.scalars(item_query(q="璇玑").with_only_columns(Item.id)))
+
+
+def test_a_huge_match_set_is_counted_only_up_to_the_cap(app, client, monkeypatch):
+    from app.bank import services
+
+    with app.app_context():
+        matches = len(_scan("客户"))
+    assert matches > 6
+    monkeypatch.setattr(services, "COUNT_CAP", 5)
+    page = client.get("/search?q=客户").get_data(as_text=True)
+    assert "共 5+ 题" in page
+    monkeypatch.setattr(services, "COUNT_CAP", 100_000)
+    assert f"共 {matches} 题" in client.get("/search?q=客户").get_data(as_text=True)

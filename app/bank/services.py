@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from flask_sqlalchemy.pagination import SelectPagination
 
 from app.extensions import db
 from app.models.bank import CONTENT_FIELDS, Item, ItemSource, ItemVersion, Note, Topic, content_hash
 from question_bank import Bank
 
 FTS_TABLE = "item_fts"
+COUNT_CAP = 1000  # search results counted at most this far
 BIGRAM_TABLE = "item_bigram"  # (gram, item_id): two-character windows of item.search_text
 
 
@@ -232,12 +234,26 @@ def search_condition(query: str) -> sa.ColumnElement[bool]:
             fts = sa.text(f"item.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q{len(conditions)})")
             conditions.append(fts.bindparams(**{f"q{len(conditions)}": phrase}))
         elif grams:
-            candidates = [sa.select(_GRAMS.c.item_id).where(_GRAMS.c.gram == gram) for gram in grams[:6]]
-            subquery = candidates[0] if len(candidates) == 1 else sa.intersect(*candidates)
-            conditions.append(sa.and_(Item.id.in_(subquery), like))
+            # one index probe per bigram and item (semi-joins the planner can stream in page order), then the
+            # substring check on the candidates
+            probes = [sa.exists().where(_GRAMS.c.gram == gram, _GRAMS.c.item_id == Item.id) for gram in grams[:6]]
+            conditions.append(sa.and_(*probes, like))
         else:
             conditions.append(like)
     return sa.and_(*conditions) if conditions else sa.true()
+
+
+class CappedPagination(SelectPagination):
+    """A page of search results whose total is counted only up to COUNT_CAP (a huge match set is "1000+")."""
+
+    capped = False
+
+    def _query_count(self) -> int:
+        select = self._query_args["select"]
+        sub = select.options(sa.orm.lazyload("*")).order_by(None).with_only_columns(Item.id).limit(COUNT_CAP + 1)
+        total = self._query_args["session"].execute(sa.select(sa.func.count()).select_from(sub.subquery())).scalar()
+        self.capped = (total or 0) > COUNT_CAP
+        return min(int(total or 0), COUNT_CAP)
 
 
 def item_query(*, item_type: str | None = None, topic: Topic | None = None, seed: str | None = None,
