@@ -48,6 +48,15 @@ def pg_reachable(url: str = PG_DEFAULT) -> bool:
         return False
 
 
+def databases(names: str) -> Iterator[str]:
+    """The databases named (``sqlite,postgresql``) that can be reached; says which are skipped."""
+    for kind in names.split(","):
+        if kind == "postgresql" and not pg_reachable():
+            print("postgresql: not reachable at 127.0.0.1:5432, skipped")
+            continue
+        yield kind
+
+
 @contextmanager
 def scratch_database(kind: str, students: int = 0, pg_url: str = PG_DEFAULT) -> Iterator[str]:
     """A migrated database with the bank and ``students`` accounts s000, s001, ... (password ``secret123``)."""

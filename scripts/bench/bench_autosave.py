@@ -13,7 +13,7 @@ import argparse
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from _serve import Browser, gunicorn, login_with_exam, machine, median, pg_reachable, scratch_database  # type: ignore[import-not-found]
+from _serve import Browser, databases, gunicorn, login_with_exam, machine, median, scratch_database  # type: ignore[import-not-found]
 
 
 def fire(tabs: list[tuple[Browser, str, str | None]], per_tab: int) -> tuple[float, int]:
@@ -48,10 +48,7 @@ def main() -> None:
         args.requests = min(args.requests, 50)
     print(f"machine: {machine()}")
     failed = False
-    for kind in args.databases.split(","):
-        if kind == "postgresql" and not pg_reachable():
-            print("postgresql: not reachable at 127.0.0.1:5432, skipped")
-            continue
+    for kind in databases(args.databases):
         app_rates, bare_rates, errors = [], [], 0
         with scratch_database(kind, students=args.connections) as url, \
                 gunicorn("app:create_app()", url) as app_base, \

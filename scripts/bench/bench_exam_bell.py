@@ -17,12 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from _serve import (  # type: ignore[import-not-found]
     Browser,
+    databases,
     gunicorn,
     login_with_exam,
     machine,
     median,
     percentile,
-    pg_reachable,
     scratch_database,
 )
 
@@ -130,10 +130,7 @@ def main() -> None:
         args.students = min(args.students, 50)
     print(f"machine: {machine()}")
     failed = False
-    for kind in args.databases.split(","):
-        if kind == "postgresql" and not pg_reachable():
-            print("postgresql: not reachable at 127.0.0.1:5432, skipped")
-            continue
+    for kind in databases(args.databases):
         with scratch_database(kind, students=args.students) as url:
             with gunicorn("app:create_app()", url, args.workers, args.threads) as base:
                 at_bell = bell(base, args.students, args.connections, autosaves=True)

@@ -15,7 +15,7 @@ import random
 import re
 import time
 
-from _serve import machine, percentile, pg_reachable, scratch_database  # type: ignore[import-not-found]
+from _serve import databases, machine, percentile, scratch_database  # type: ignore[import-not-found]
 
 WORDS = ["忠诚", "满意", "客户生命周期", "客户关系管理", "数据挖掘", "价值", "流失", "CRM"]
 
@@ -85,10 +85,7 @@ def main() -> None:
     from app import create_app
     from app.extensions import db
 
-    for kind in args.databases.split(","):
-        if kind == "postgresql" and not pg_reachable():
-            print("postgresql: not reachable, skipped")
-            continue
+    for kind in databases(args.databases):
         with scratch_database(kind) as url:
             app = create_app({"TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url})
             with app.app_context(), app.test_request_context():
