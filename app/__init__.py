@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app.config import DEV_SECRET, Config, database_url, instance_secret_key
-from app.extensions import csrf, db, login_manager, migrate
+from app.extensions import csrf, db, login_manager
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -43,7 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    app.extensions = LazyExtensions(app, app.extensions)
     login_manager.init_app(app)
     csrf.init_app(app)
 
@@ -75,6 +75,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_backup_cli(app)  # after the blueprints: rate limits go on their registered views
     _register_template_globals(app)
     return app
+
+
+class LazyExtensions(dict):
+    """``app.extensions`` that sets Flask-Migrate up when something first asks for it.
+
+    Flask-Migrate imports Alembic (about 0.3 s); serving pages never needs it, the ``flask db`` commands and
+    ``flask_migrate.upgrade()`` look it up as ``app.extensions['migrate']``, which lands here.
+    """
+
+    def __init__(self, app: Flask, existing: dict[str, Any]):
+        super().__init__(existing)
+        self.app = app
+
+    def __missing__(self, key: str) -> Any:
+        if key != "migrate":
+            raise KeyError(key)
+        from flask_migrate import Migrate
+
+        Migrate(self.app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+        return dict.__getitem__(self, key)
 
 
 def _register_optional_blueprints(app: Flask) -> None:

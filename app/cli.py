@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask.cli import AppGroup, with_appcontext
 
 from app.auth.passwords import password_problem
@@ -256,8 +256,33 @@ def grade_command(item_uid: str, as_json: bool) -> None:
         click.echo(f"  {'✓' if point['found'] else '✗'} {point['point']}")
 
 
+class MigrationCommands(click.Group):
+    """``flask db ...`` (Flask-Migrate), loaded when a migration command runs rather than when the app starts."""
+
+    def _commands(self) -> click.Group:
+        from flask_migrate.cli import db as migrate_group
+
+        return migrate_group
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self._commands().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._commands().get_command(ctx, cmd_name)
+
+
+@click.group("db", cls=MigrationCommands)
+@click.option("-d", "--directory", default=None, help='Migration script directory (default is "migrations")')
+@click.option("-x", "--x-arg", multiple=True, help="Additional arguments consumed by custom env.py scripts")
+@with_appcontext
+def migration_cli(directory: str | None, x_arg: tuple[str, ...]) -> None:
+    """Perform database migrations."""
+    g.directory, g.x_arg = directory, x_arg  # what Flask-Migrate's own group sets for its commands
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(grade_command)
+    app.cli.add_command(migration_cli)
     app.cli.add_command(bank_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(setup_command)

@@ -141,7 +141,7 @@ def learning_allowed_now(attempt: ExamAttempt) -> bool:
 
 def apply_deferred_learning(user_id: int) -> int:
     """Feed the 错题本 and FSRS from graded attempts whose feedback has become visible since they were graded."""
-    from app.practice.services import LearningState, learn, update_wrong_book
+    from app.practice.services import apply_exam_learning
 
     pending = list(db.session.scalars(sa.select(ExamAttempt).where(
         ExamAttempt.user_id == user_id, ExamAttempt.status == "graded", ExamAttempt.learning_applied.is_(False),
@@ -150,16 +150,7 @@ def apply_deferred_learning(user_id: int) -> int:
     for attempt in pending:
         if not learning_allowed_now(attempt):
             continue
-        records = list(db.session.scalars(sa.select(ResponseRecord).where(
-            ResponseRecord.exam_id == attempt.id).order_by(ResponseRecord.id)))
-        state = LearningState(user_id, [r.item_id for r in records])
-        for record in records:
-            blank = record.answer in (None, "", [])
-            if record.score is not None and not blank:
-                learn(user_id, record.item_id, record.score, record.correct, record.created_at, state)
-            elif blank:
-                update_wrong_book(user_id, record.item_id, False, record.created_at, state)
-        attempt.learning_applied = True
+        apply_exam_learning(attempt)
         applied += 1
     if applied:
         db.session.commit()

@@ -1,7 +1,10 @@
-"""Flask extensions, created unbound and initialised by the factory."""
+"""Flask extensions, created unbound and initialised by the factory.
+
+Flask-Migrate is not here: it imports Alembic (a third of the start-up time) and only the migration commands and
+``upgrade()`` need it, so the factory sets it up on first use (``app.__init__.LazyExtensions``).
+"""
 
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
@@ -21,7 +24,6 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "请先登录。"

@@ -26,10 +26,20 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-import jieba
-import jieba.posseg as pseg
 
-jieba.setLogLevel(logging.WARNING)
+@lru_cache(maxsize=1)
+def segmenter() -> Any:
+    """jieba with its dictionary loaded (0.1 s to import, 0.8 s to load): once per process, at worker start."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def preload() -> None:
+    """Load the segmenter now (gunicorn's post_fork, the app's start) rather than on a student's first answer."""
+    segmenter()
 
 # ---------------------------------------------------------------- tunable thresholds (general, never per item)
 LIST_CREDIT = 0.2  # share of a point earned when it is named outside any clause (a bare list of terms)
@@ -127,7 +137,7 @@ def normalise(text: str) -> str:
 def content_words(text: str) -> tuple[str, ...]:
     """The words of a text that carry meaning: no punctuation, no stopwords, no single non-Chinese letters."""
     words = []
-    for word in jieba.lcut(normalise(text)):
+    for word in segmenter().lcut(normalise(text)):
         word = word.strip()
         if not word or word in STOPWORDS or word in NEGATORS or not re.search(r"[\w\u4e00-\u9fff]", word):
             continue
@@ -164,6 +174,9 @@ def _spans(pattern: re.Pattern[str], text: str, start: int, end: int) -> list[tu
 
 @lru_cache(maxsize=4096)
 def _tagged(text: str) -> tuple[tuple[str, str], ...]:
+    segmenter()  # the dictionary is loaded once per process (at worker start in production)
+    import jieba.posseg as pseg
+
     return tuple((w.word, w.flag) for w in pseg.lcut(text))
 
 

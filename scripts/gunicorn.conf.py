@@ -1,4 +1,6 @@
-"""gunicorn settings for `sh scripts/serve.sh` (bind, workers and threads come from the command line)."""
+"""gunicorn settings for `sh scripts/serve.sh` and the Procfile (bind, workers and threads come from the command line)."""
+
+import os
 
 # gthread workers: a student's autosave waits on the database, not the CPU, so threads keep the CPU busy.
 worker_class = "gthread"
@@ -11,5 +13,18 @@ keepalive = 5
 accesslog = None
 errorlog = "-"
 loglevel = "info"
-# Behind nginx or another proxy, X-Forwarded-* are trusted only from localhost (gunicorn's default).
-forwarded_allow_ips = "127.0.0.1"
+# Behind nginx or another proxy, X-Forwarded-* are trusted only from localhost unless FORWARDED_ALLOW_IPS names the
+# proxy's address (docs/deploy.md).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker):
+    """Load jieba's dictionary (0.8 s) in the background as each worker starts, not on a student's first answer.
+
+    A thread, so the worker answers its first page at once; the dictionary is ready well before anyone submits.
+    """
+    import threading
+
+    from app.keypoints import preload
+
+    threading.Thread(target=preload, name="jieba-preload", daemon=True).start()

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import sqlalchemy as sa
 
 from app.assignments import services as svc
@@ -33,6 +32,9 @@ from app.extensions import db
 from app.models import Item, Topic, item_topics
 from app.models.assignments import Assignment
 from app.models.practice import ExamAnswer, ExamAttempt
+
+if TYPE_CHECKING:  # numpy is imported inside the functions: the app starts without it (0.2 s)
+    import numpy as np
 
 LOW_DISCRIMINATION = 0.1
 MIN_ATTEMPTS = 5
@@ -58,6 +60,7 @@ class ItemStats:
 
 def moments(x: np.ndarray, y: np.ndarray) -> tuple[float | None, float | None, float | None]:
     """SD of x, discrimination index and discriminative efficiency of one item (see the module docstring)."""
+    import numpy as np
     s = len(x)
     if s < 2:
         return None, None, None
@@ -73,6 +76,7 @@ def moments(x: np.ndarray, y: np.ndarray) -> tuple[float | None, float | None, f
 def item_statistics(item_ids: np.ndarray, x: np.ndarray, y: np.ndarray, full: np.ndarray,
                     when: np.ndarray | None = None) -> dict[int, ItemStats]:
     """Statistics per item from parallel arrays: item id, item score, rest-of-test score, item max (per answer)."""
+    import numpy as np
     out: dict[int, ItemStats] = {}
     if len(item_ids) == 0:
         return out
@@ -115,6 +119,7 @@ class Answers:
 
 def load_answers(assignments: list[Assignment]) -> Answers:
     """The answers of the counting attempts: column queries, never one ORM object per answer."""
+    import numpy as np
     quiz = [a for a in assignments if a.kind == "quiz"]
     counted = svc.counting_attempts(quiz)
     by_id = {row.id: row for row in counted.values()}
@@ -154,6 +159,7 @@ def load_answers(assignments: list[Assignment]) -> Answers:
 
 def assignment_statistics(assignment: Assignment) -> dict[str, Any]:
     """Item rows (Moodle's formulas on points) and the test's own figures for one assignment."""
+    import numpy as np
     data = load_answers([assignment])
     stats = item_statistics(data.item, data.score, data.total - data.score, data.points, data.when)
     _ids, first = np.unique(data.attempt, return_index=True)
@@ -168,6 +174,7 @@ def assignment_statistics(assignment: Assignment) -> dict[str, Any]:
 
 def bank_statistics(assignments: list[Assignment] | None = None) -> list[dict[str, Any]]:
     """Item rows pooled over every quiz assignment, scores scaled to fractions (see the module docstring)."""
+    import numpy as np
     if assignments is None:
         assignments = list(db.session.scalars(sa.select(Assignment).where(Assignment.kind == "quiz")))
     data = load_answers(assignments)
@@ -222,6 +229,7 @@ def apply_flags(rows: list[dict[str, Any]]) -> list[Item]:
 
 def topic_performance(assignments: list[Assignment]) -> list[dict[str, Any]]:
     """Mean score fraction per topic over the class's counting attempts (an answer counts for each of its topics)."""
+    import numpy as np
     data = load_answers(assignments)
     if not len(data):
         return []

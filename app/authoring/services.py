@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.bank.services import FTS_TABLE, apply_item_content, item_query
+from app.bank.services import apply_item_content, item_query, reindex_item
 from app.bank.yaml_export import export_yaml
 from app.clock import now
 from app.extensions import db
@@ -129,14 +129,9 @@ def next_position() -> int:
 
 
 def reindex(item: Item) -> None:
-    """Refresh one item's row in the SQLite full-text index (PostgreSQL searches the column directly)."""
-    if db.engine.dialect.name != "sqlite":
-        return
+    """Refresh one item's rows in the search indexes."""
     db.session.flush()
-    db.session.execute(sa.text(f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(body, tokenize='trigram')"))
-    db.session.execute(sa.text(f"DELETE FROM {FTS_TABLE} WHERE rowid = :id"), {"id": item.id})
-    db.session.execute(sa.text(f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (:id, :body)"),
-                       {"id": item.id, "body": item.search_text})
+    reindex_item(item.id, item.search_text)
 
 
 def create_item(data: dict[str, Any], user_id: int | None, origin: str = "instructor") -> Item:

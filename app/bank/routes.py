@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Response, abort, current_app, jsonify, render_template, request, url_for
 
 from app.bank import bp
-from app.bank.services import item_query, notes_for_topics, search_notes, seed_names
+from app.bank.services import CappedPagination, item_query, notes_for_topics, search_notes, seed_names
 from app.extensions import db
 from app.models import Attachment, Item, ItemSource, Note, Topic
 from question_bank.schema import ITEM_TYPES
@@ -37,8 +37,8 @@ def browse():
     topic = db.session.scalar(sa.select(Topic).where(Topic.slug == topic_slug)) if topic_slug else None
     seed = request.args.get("seed") or None
     q = (request.args.get("q") or "").strip()[:100]
-    page = db.paginate(item_query(item_type=item_type, topic=topic, seed=seed, q=q or None, public=True),
-                       per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = CappedPagination(select=item_query(item_type=item_type, topic=topic, seed=seed, q=q or None, public=True),
+                            session=db.session(), per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
     topics = db.session.scalars(sa.select(Topic).order_by(Topic.position)).all()
     notes = search_notes(q) if q else []
     return render_template("bank/browse.html", page=page, topics=topics, seeds=seed_names(), notes=notes,

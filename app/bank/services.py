@@ -8,12 +8,15 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from flask_sqlalchemy.pagination import SelectPagination
 
 from app.extensions import db
 from app.models.bank import CONTENT_FIELDS, Item, ItemSource, ItemVersion, Note, Topic, content_hash
 from question_bank import Bank
 
 FTS_TABLE = "item_fts"
+COUNT_CAP = 1000  # search results counted at most this far
+BIGRAM_TABLE = "item_bigram"  # (gram, item_id): two-character windows of item.search_text
 
 
 @dataclass
@@ -187,8 +190,45 @@ def _is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
 
+def bigrams(text: str) -> set[str]:
+    """The two-character windows of a text (lower case, none spanning a space): what the bigram index keys on."""
+    text = (text or "").lower()
+    return {text[i:i + 2] for i in range(len(text) - 1) if not (text[i].isspace() or text[i + 1].isspace())}
+
+
+def _bigram_table() -> None:
+    db.session.execute(sa.text(f"CREATE TABLE IF NOT EXISTS {BIGRAM_TABLE} (gram VARCHAR(2) NOT NULL, "
+                               "item_id INTEGER NOT NULL, PRIMARY KEY (gram, item_id))"))
+
+
+def reindex_item(item_id: int, text: str) -> None:
+    """Refresh one item in the search indexes (after an edit)."""
+    _bigram_table()
+    db.session.execute(sa.text(f"DELETE FROM {BIGRAM_TABLE} WHERE item_id = :id"), {"id": item_id})
+    rows = [{"g": gram, "id": item_id} for gram in bigrams(text)]
+    if rows:
+        db.session.execute(sa.text(f"INSERT INTO {BIGRAM_TABLE} (gram, item_id) VALUES (:g, :id)"), rows)
+    if _is_sqlite():
+        db.session.execute(sa.text(f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(body, tokenize='trigram')"))
+        db.session.execute(sa.text(f"DELETE FROM {FTS_TABLE} WHERE rowid = :id"), {"id": item_id})
+        db.session.execute(sa.text(f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (:id, :body)"),
+                           {"id": item_id, "body": text})
+
+
 def rebuild_search_index() -> None:
-    """Refill the SQLite FTS5 trigram index from item.search_text (PostgreSQL searches with ILIKE)."""
+    """Refill the search indexes from item.search_text: a bigram table (both databases) and, on SQLite, FTS5 trigrams.
+
+    Two-character words (忠诚, 满意) are the common case in Chinese and no trigram index can serve them; the bigram
+    table finds the items holding every two-character window of a term, and the substring match then only checks
+    those candidates.
+    """
+    _bigram_table()
+    db.session.execute(sa.text(f"DELETE FROM {BIGRAM_TABLE}"))
+    rows = [{"g": gram, "id": item_id} for item_id, text in db.session.execute(sa.select(Item.id, Item.search_text))
+            for gram in bigrams(text)]
+    for start in range(0, len(rows), 50_000):
+        db.session.execute(sa.text(f"INSERT INTO {BIGRAM_TABLE} (gram, item_id) VALUES (:g, :id)"),
+                           rows[start:start + 50_000])
     if not _is_sqlite():
         return
     db.session.execute(sa.text(
@@ -203,20 +243,30 @@ def contains(column: Any, term: str) -> sa.ColumnElement[bool]:
     return column.ilike(f"%{escaped}%", escape="\\")
 
 
+_GRAMS = sa.table(BIGRAM_TABLE, sa.column("gram"), sa.column("item_id"))
+
+
 def search_condition(query: str) -> sa.ColumnElement[bool]:
     """A WHERE clause on Item matching every whitespace-separated term of the query.
 
-    Terms of three or more characters use the FTS5 trigram index on SQLite; shorter terms (a two-character
-    Chinese word such as 忠诚) fall back to a substring match, as do all terms on PostgreSQL.
+    Terms of three or more characters use the FTS5 trigram index on SQLite; terms of two or more characters
+    otherwise (PostgreSQL, and 忠诚 on SQLite) use the bigram table; a single character falls back to a substring
+    match.
     """
     terms = [t for t in query.split() if t][:8]
     conditions: list[sa.ColumnElement[bool]] = []
     for term in terms:
         like = contains(Item.search_text, term)
+        grams = sorted(bigrams(term))
         if _is_sqlite() and len(term) >= 3:
             phrase = '"' + term.replace('"', '""') + '"'
             fts = sa.text(f"item.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q{len(conditions)})")
             conditions.append(fts.bindparams(**{f"q{len(conditions)}": phrase}))
+        elif grams:
+            # one index probe per bigram and item (semi-joins the planner can stream in page order), then the
+            # substring check on the candidates
+            probes = [sa.exists().where(_GRAMS.c.gram == gram, _GRAMS.c.item_id == Item.id) for gram in grams[:6]]
+            conditions.append(sa.and_(*probes, like))
         else:
             conditions.append(like)
     return sa.and_(*conditions) if conditions else sa.true()
@@ -228,6 +278,17 @@ def search_notes(query: str, limit: int = 20) -> list[Note]:
     for term in [t for t in query.split() if t][:8]:
         stmt = stmt.where(sa.or_(contains(Note.title, term), contains(Note.body, term)))
     return list(db.session.scalars(stmt.order_by(Note.slug).limit(limit)))
+class CappedPagination(SelectPagination):
+    """A page of search results whose total is counted only up to COUNT_CAP (a huge match set is "1000+")."""
+
+    capped = False
+
+    def _query_count(self) -> int:
+        select = self._query_args["select"]
+        sub = select.options(sa.orm.lazyload("*")).order_by(None).with_only_columns(Item.id).limit(COUNT_CAP + 1)
+        total = self._query_args["session"].execute(sa.select(sa.func.count()).select_from(sub.subquery())).scalar()
+        self.capped = (total or 0) > COUNT_CAP
+        return min(int(total or 0), COUNT_CAP)
 
 
 def item_query(*, item_type: str | None = None, topic: Topic | None = None, seed: str | None = None,

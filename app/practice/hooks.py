@@ -1,7 +1,7 @@
 """What practice adds to other pages: the due count on the home page, stars on item pages, guest adoption."""
 
 import sqlalchemy as sa
-from flask import session
+from flask import request, session
 from flask_login import current_user
 
 from app.extensions import db
@@ -42,7 +42,13 @@ def _register(state):
 
 @bp.before_app_request
 def _close_abandoned_exams():
-    """An attempt whose time ran out while its owner was away is graded on their next visit."""
+    """An attempt whose time ran out while its owner was away is graded on their next visit.
+
+    Not on an autosave (one upsert and nothing else: a late autosave is refused and closes its own attempt) nor on
+    a static file.
+    """
+    if request.endpoint in ("practice.exam_save", "static"):
+        return
     if current_user.is_authenticated and not current_user.is_instructor:
         close_expired(current_user.id)
 

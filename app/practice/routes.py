@@ -12,7 +12,7 @@ from app.formutil import choices
 from app.grading import MULTI_CHOICE_RULES, REGISTRY, SELF_RATINGS
 from app.models import Item, Topic
 from app.models.practice import ExamAnswer, ExamAttempt, PracticeSet, ResponseRecord, Star, WrongEntry
-from app.practice import bp
+from app.practice import autosave, bp
 from app.practice import services as svc
 from app.practice.forms import BlueprintForm, StartForm
 from app.practice.progress import progress_data
@@ -317,6 +317,7 @@ def exam(attempt_id: int):
         db.session.commit()
     entry = attempt.paper[position]
     item = db.session.get(Item, entry["item_id"])
+    autosave.warm(attempt)
     content = svc.version_content(item, entry["version"])
     answers = {a.position: a for a in attempt.answers}
     saved = answers.get(position)
@@ -331,14 +332,27 @@ def exam(attempt_id: int):
 
 
 @bp.route("/exam/<int:attempt_id>/save", methods=["POST"])
-@login_required
 def exam_save(attempt_id: int):
-    """Autosave one answer. JSON from the page's script, or a plain form post without JavaScript."""
+    """Autosave one answer. JSON from the page's script (one upsert), or a plain form post without JavaScript."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        try:
+            saved = autosave.save(attempt_id, data if isinstance(data, dict) else {})
+        except autosave.BadRequest:
+            abort(400)
+        if saved is not None:
+            return jsonify(ok=True, remaining=saved[1])
+    return _exam_save(attempt_id)
+
+
+@login_required
+def _exam_save(attempt_id: int):
+    """The ordinary route: explains a closed or late attempt, takes form posts and remember-cookie logins."""
     attempt = _my_attempt(attempt_id)
     is_json = request.is_json
     data = request.get_json(silent=True) if is_json else request.form
     if not isinstance(data, dict) and is_json:  # [1, 2], "x", 5: not an answer
-        return jsonify(ok=False, error="数据格式不对:应为含 position 和 answer 的对象。"), 400
+        return jsonify(ok=False, error="数据格式不对：应为含 position 和 answer 的对象。"), 400
     if not svc.accepting_answers(attempt):
         if is_json:
             return jsonify(ok=False, error="考试已结束，答案未保存。"), 409

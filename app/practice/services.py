@@ -11,12 +11,15 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from fsrs import Card, Rating, Scheduler, State
+from sqlalchemy import orm
 
+from app import jobs
 from app.bank.services import item_query
 from app.clock import aware, now
 from app.extensions import db
 from app.grading import REGISTRY, GradeResult, grade, self_score
 from app.models import Item, ItemVersion, Topic
+from app.models.bank import CONTENT_FIELDS
 from app.models.practice import ExamAnswer, ExamAttempt, PracticeSet, ResponseRecord, ReviewCard, Star, WrongEntry
 from app.scores import round_score
 from app.timefmt import day_start, local_date, local_today
@@ -33,6 +36,7 @@ MODES = {
 }
 WRONG_BOOK_RULE = "答错的题自动进入错题本；此后在不同的两天里各答对一次（不含答错当天），该题自动移出错题本。"
 RIGHT_DAYS_TO_CLEAR = 2
+EXAM_LEARNING_JOB = "practice.exam_learning"  # a graded exam feeds the 错题本 and FSRS in the background
 _scheduler = Scheduler(enable_fuzzing=False)
 
 
@@ -464,13 +468,16 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
     cutoff = deadline + grace() if deadline else None
     answers = {a.position: a for a in attempt.answers}
     item_ids = [entry["item_id"] for entry in attempt.paper]
-    items = {i.id: i for i in db.session.scalars(sa.select(Item).where(Item.id.in_(item_ids)))}
-    state = LearningState(attempt.user_id, item_ids)
+    # only what grading reads: no topics, sources or search text (a third of a submit's time at the bell)
+    items = {i.id: i for i in db.session.scalars(sa.select(Item).where(Item.id.in_(item_ids)).options(
+        orm.load_only(Item.id, Item.type, Item.version, *(getattr(Item, f) for f in CONTENT_FIELDS)),
+        orm.lazyload(Item.topics), orm.lazyload(Item.sources)))}
     when = now()
     # the 错题本 and FSRS show keys: fed now only when the feedback policy already lets the student see them
     # (otherwise app/exam_integrity.py feeds them once it does; a ``never`` policy never feeds them)
     feed = policy_allows_feedback(attempt)
     total = 0.0
+    records = []
     for position, entry in enumerate(attempt.paper):
         item = items.get(entry["item_id"])
         row = answers.get(position)
@@ -495,22 +502,61 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
         if attempt.assignment_id is not None and not blank and result.detail.get("verdict") == "review":
             row.review_status = "pending"  # the instructor's grading queue decides (app/assignments/review.py)
         total += points
-        record = ResponseRecord(user_id=attempt.user_id, item_id=item.id, item_version=entry["version"], mode="exam",
-                                exam_id=attempt.id, answer=value, score=result.score, correct=result.correct,
-                                detail=result.detail, created_at=when)
-        db.session.add(record)
-        if feed and result.score is not None and not blank:
-            learn(attempt.user_id, item.id, result.score, result.correct, when, state)
-        elif feed and blank and closed_by == "student":
-            update_wrong_book(attempt.user_id, item.id, False, when, state)
+        records.append({"user_id": attempt.user_id, "item_id": item.id, "item_version": entry["version"],
+                        "mode": "exam", "exam_id": attempt.id, "answer": value, "score": result.score,
+                        "correct": result.correct, "detail": result.detail,
+                        "created_at": when})
+    if records:
+        db.session.execute(sa.insert(ResponseRecord), records)  # one executemany, no ORM objects
     ended = now()
     attempt.submitted_at = min(ended, cutoff) if cutoff else ended
     attempt.score = round_score(total)
     attempt.status = "graded"
     attempt.closed_by = closed_by
-    attempt.learning_applied = feed
+    attempt.learning_applied = False  # set by apply_exam_learning
     db.session.flush()
+    if feed:
+        # the 错题本, FSRS cards and statistics follow on the job queue, so a class submitting at the bell waits only
+        # for its grades (this commits the grading with the job's row); withheld feedback feeds nothing until the
+        # policy allows (app/exam_integrity.apply_deferred_learning)
+        jobs.enqueue(EXAM_LEARNING_JOB, attempt_id=attempt.id, user_id=attempt.user_id,
+                     key=f"exam-learning:{attempt.id}", title="根据模拟考试更新错题本与复习计划")
     return True
+
+
+@jobs.register(EXAM_LEARNING_JOB)
+def learn_from_exam(report: jobs.Report, attempt_id: int) -> dict[str, int]:
+    """Feed a graded attempt's answers into its student's 错题本 and FSRS schedule (a background job)."""
+    attempt = db.session.get(ExamAttempt, attempt_id)
+    if attempt is None or attempt.status != "graded" or attempt.learning_applied:
+        return {"answers": 0}
+    report(0, 1, "正在更新错题本与复习计划……")
+    n = apply_exam_learning(attempt)
+    db.session.commit()
+    return {"answers": n}
+
+
+def apply_exam_learning(attempt: ExamAttempt) -> int:
+    """Feed a graded attempt into its student's 错题本 and FSRS cards, once; return how many answers it read.
+
+    Questions left unanswered when the time ran out (or the student never came back) are not wrong answers: they
+    stay out of the 错题本; a blank the student handed in is one.
+    """
+    records = list(db.session.scalars(sa.select(ResponseRecord).where(ResponseRecord.exam_id == attempt.id)
+                                      .order_by(ResponseRecord.id)))
+    kinds = dict(db.session.execute(sa.select(Item.id, Item.type).where(
+        Item.id.in_([r.item_id for r in records]))).all())
+    state = LearningState(attempt.user_id, [r.item_id for r in records])
+    for record in records:
+        kind = REGISTRY.get(kinds.get(record.item_id, ""))
+        blank = kind.is_blank(record.answer) if kind else record.answer in (None, "", [])
+        when = aware(record.created_at)
+        if record.score is not None and not blank:
+            learn(attempt.user_id, record.item_id, record.score, record.correct, when, state)
+        elif blank and attempt.closed_by == "student":
+            update_wrong_book(attempt.user_id, record.item_id, False, when, state)
+    attempt.learning_applied = True
+    return len(records)
 
 
 def close_expired(user_id: int) -> int:

@@ -1,6 +1,6 @@
 """Benchmark: time ``simulations.generate`` on a large company and print the rows per table.
 
-    .venv/bin/python scripts/bench_generate.py --customers 100000 --scenario default --seed 1
+    .venv/bin/python scripts/bench/bench_generate.py --customers 100000 --scenario default --seed 1
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from simulations import Params, data_hash, generate  # noqa: E402
 from simulations.catalog import SCENARIOS  # noqa: E402
@@ -24,7 +24,10 @@ def main() -> None:
     parser.add_argument("--scenario", choices=SCENARIOS, default="default")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=1, help="generate this many times and report the best")
+    parser.add_argument("--quick", action="store_true", help="20,000 customers")
     args = parser.parse_args()
+    if args.quick:
+        args.customers = min(args.customers, 20_000)
     params = Params(n_customers=args.customers, months=args.months, scenario=args.scenario)
     times, cpu_times = [], []
     company = None
@@ -45,7 +48,7 @@ def main() -> None:
         print(f"  {name:<13}{len(table['id']):>12,} rows")
     orders = len(company.tables["orders"]["id"])
     print(f"orders per customer: {orders / args.customers:.1f}")
-    print("reproduce: .venv/bin/python scripts/bench_generate.py "
+    print("reproduce: .venv/bin/python scripts/bench/bench_generate.py "
           f"--customers {args.customers} --months {args.months} --scenario {args.scenario} --seed {args.seed}")
 
 

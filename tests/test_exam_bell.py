@@ -1,0 +1,180 @@
+"""The exam path at the bell: autosave is one indexed upsert, concurrent first saves never fail, and submit leaves
+the 错题本 and FSRS to the job queue."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models.jobs import Job
+from app.models.practice import ExamAnswer, ExamAttempt, ReviewCard, WrongEntry
+from tests.conftest import csrf_token, login, make_user
+from tests.test_practice import SMALL, autosave, display_key, paper, start_exam
+
+
+class StatementLog:
+    """Every SQL statement the app's engine sends while the block runs."""
+
+    def __init__(self, app):
+        self.app, self.statements = app, []
+
+    def _record(self, _conn, _cursor, statement, _params, _context, _many):
+        self.statements.append(" ".join(statement.split()))
+
+    def __enter__(self):
+        with self.app.app_context():
+            self.engine = db.engine
+        sa.event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc):
+        sa.event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+def test_autosave_is_one_upsert_and_nothing_else(app, student, clock):
+    attempt_id = start_exam(student)
+    rows = paper(app, attempt_id)
+    student.get(f"/exam/{attempt_id}?q=0")  # the exam page: this process now knows the paper
+    token = csrf_token(student, "/practice/")
+    bodies = [{"position": 0, "answer": display_key(rows[0])},                   # first save of a question
+              {"position": 0, "answer": ["A"]},                                     # the same question again
+              {"position": 2, "flagged": True},                                  # a flag alone
+              {"position": 3, "answer": ["true"], "flagged": False}]
+    for body in bodies:
+        with StatementLog(app) as log:
+            response = student.post(f"/exam/{attempt_id}/save", json=body, headers={"X-CSRFToken": token})
+        assert response.status_code == 200 and response.json["ok"] and response.json["remaining"] == 600
+        assert len(log.statements) == 1, log.statements
+        statement = log.statements[0]
+        assert statement.startswith("INSERT INTO exam_answer") and "ON CONFLICT (attempt_id, position)" in statement
+        assert '"user"' not in statement  # no query for the user: the session cookie says who it is
+    with app.app_context():
+        saved = {a.position: a for a in db.session.scalars(sa.select(ExamAnswer).where(
+            ExamAnswer.attempt_id == attempt_id))}
+        assert sorted(saved) == [0, 2, 3]
+        key_of_a = rows[0]["order"][0]
+        assert saved[0].answer == [key_of_a]  # displayed letter A mapped back to the item's own option key
+        assert saved[2].flagged is True and saved[2].answer is None
+        assert saved[3].answer is True and saved[3].flagged is False
+        if db.engine.dialect.name == "sqlite":  # the checks in the statement are index look-ups, not scans
+            plan = " ".join(str(r[-1]) for r in db.session.execute(sa.text(
+                "EXPLAIN QUERY PLAN SELECT a.id FROM exam_attempt AS a WHERE a.id = 1 AND a.user_id = 1")))
+            assert "PRIMARY KEY" in plan and "SCAN" not in plan
+            indexes = db.session.execute(sa.text("PRAGMA index_list('exam_answer')")).all()
+            assert any(ix[2] == 1 for ix in indexes)  # the unique (attempt_id, position) index ON CONFLICT uses
+
+
+def test_autosave_refuses_what_it_must(app, student, client, clock):
+    attempt_id = start_exam(student)
+    token = csrf_token(student, "/practice/")
+    bad = student.post(f"/exam/{attempt_id}/save", json={"position": 99, "answer": ["A"]}, headers={"X-CSRFToken": token})
+    assert bad.status_code == 400
+    no_token = student.post(f"/exam/{attempt_id}/save", json={"position": 0, "answer": ["A"]})
+    assert no_token.status_code == 400
+    other = app.test_client()
+    make_user(app, "bob")
+    login(other, "bob")
+    theirs = other.post(f"/exam/{attempt_id}/save", json={"position": 0, "answer": ["A"]},
+                        headers={"X-CSRFToken": csrf_token(other, "/practice/")})
+    assert theirs.status_code == 404
+    clock.advance(minutes=11)  # past the deadline and the grace
+    late = student.post(f"/exam/{attempt_id}/save", json={"position": 0, "answer": ["A"]}, headers={"X-CSRFToken": token})
+    assert late.status_code == 409 and late.json["error"] == "考试已结束,答案未保存。"
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ExamAnswer)) == 0
+
+
+def test_two_first_autosaves_of_one_question_at_once_never_fail(app, student):
+    attempt_id = start_exam(student)
+    rows = paper(app, attempt_id)
+    token = csrf_token(student, "/practice/")
+    twin = app.test_client()
+    twin.set_cookie("session", student.get_cookie("session").value)  # the same student in a second tab
+    statuses: list[int] = []
+    for position in range(len(rows)):
+        barrier = threading.Barrier(2)
+
+        def save(client, answer, position=position, barrier=barrier):
+            barrier.wait()
+            response = client.post(f"/exam/{attempt_id}/save", json={"position": position, "answer": answer},
+                                   headers={"X-CSRFToken": token})
+            statuses.append(response.status_code)
+
+        answer = ["true"] if rows[position]["type"] == "true_false" else (
+            display_key(rows[position]) if rows[position]["type"].endswith("choice") else ["客户关系管理"])
+        threads = [threading.Thread(target=save, args=(c, answer)) for c in (student, twin)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert statuses == [200] * (2 * len(rows))
+    with app.app_context():
+        counts = db.session.execute(sa.select(ExamAnswer.position, sa.func.count()).where(
+            ExamAnswer.attempt_id == attempt_id).group_by(ExamAnswer.position)).all()
+        assert sorted(counts) == [(p, 1) for p in range(len(rows))]
+
+
+def _submit(client, attempt_id):
+    token = csrf_token(client, f"/exam/{attempt_id}/confirm")
+    return client.post(f"/exam/{attempt_id}/submit", data={"csrf_token": token})
+
+
+def test_submit_grades_now_and_feeds_the_wrong_book_through_the_job_queue(app, student):
+    attempt_id = start_exam(student, {**SMALL, "count_term_definition": 0})
+    rows = paper(app, attempt_id)
+    autosave(student, attempt_id, 0, display_key(rows[0]))  # right; everything else left blank
+    assert _submit(student, attempt_id).status_code == 302
+    with app.app_context():
+        attempt = db.session.get(ExamAttempt, attempt_id)
+        assert attempt.status == "graded" and attempt.score == 5
+        job = db.session.scalar(sa.select(Job).where(Job.key == f"exam-learning:{attempt_id}"))
+        assert job is not None and job.name == "practice.exam_learning" and job.status == "done"
+        assert job.result == {"answers": len(rows)}
+        wrong = db.session.scalar(sa.select(sa.func.count()).select_from(WrongEntry))
+        cards = db.session.scalar(sa.select(sa.func.count()).select_from(ReviewCard))
+        assert wrong == len(rows) - 1  # blanks count as wrong; the right answer does not
+        assert cards == 1  # one answered, auto-graded item has an FSRS card
+
+
+def test_submit_returns_before_the_learning_job_runs(app, student):
+    """With a real queue the request only grades; the worker feeds the 错题本 afterwards."""
+    app.config.update(JOBS_INLINE=False, REDIS_URL=None)
+    from app import jobs
+
+    held = threading.Event()
+    original = jobs.REGISTRY["practice.exam_learning"]
+
+    def slow(report, **args):
+        held.wait(10)
+        return original(report, **args)
+
+    jobs.REGISTRY["practice.exam_learning"] = slow
+    try:
+        attempt_id = start_exam(student, {**SMALL, "count_term_definition": 0})
+        assert _submit(student, attempt_id).status_code == 302
+        with app.app_context():
+            assert db.session.get(ExamAttempt, attempt_id).status == "graded"
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(WrongEntry)) == 0
+            job = db.session.scalar(sa.select(Job).where(Job.key == f"exam-learning:{attempt_id}"))
+            held.set()
+            finished = jobs.wait(job.id, timeout=30)
+            assert finished.status == "done"
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(WrongEntry)) == len(paper(app, attempt_id))
+    finally:
+        held.set()
+        jobs.REGISTRY["practice.exam_learning"] = original
+
+
+@pytest.mark.parametrize("answers", [0, 3])
+def test_result_page_after_submit(app, student, answers):
+    attempt_id = start_exam(student)
+    rows = paper(app, attempt_id)
+    for position in range(answers):
+        if rows[position]["type"].endswith("choice"):
+            autosave(student, attempt_id, position, display_key(rows[position]))
+    _submit(student, attempt_id)
+    html = student.get(f"/exam/{attempt_id}/result").get_data(as_text=True)
+    assert "逐题回顾" in html
