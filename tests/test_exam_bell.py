@@ -50,7 +50,9 @@ def test_autosave_is_one_upsert_and_nothing_else(app, student, clock):
         assert len(log.statements) == 1, log.statements
         statement = log.statements[0]
         assert statement.startswith("INSERT INTO exam_answer") and "ON CONFLICT (attempt_id, position)" in statement
-        assert '"user"' not in statement  # no query for the user: the session cookie says who it is
+        # no query for the user: the session cookie says who it is; the user table appears only inside the upsert,
+        # to check the cookie's session version (logout and password changes end sessions)
+        assert '"user"' not in statement or "session_version" in statement
     with app.app_context():
         saved = {a.position: a for a in db.session.scalars(sa.select(ExamAnswer).where(
             ExamAnswer.attempt_id == attempt_id))}
@@ -82,7 +84,7 @@ def test_autosave_refuses_what_it_must(app, student, client, clock):
     assert theirs.status_code == 404
     clock.advance(minutes=11)  # past the deadline and the grace
     late = student.post(f"/exam/{attempt_id}/save", json={"position": 0, "answer": ["A"]}, headers={"X-CSRFToken": token})
-    assert late.status_code == 409 and late.json["error"] == "考试已结束,答案未保存。"
+    assert late.status_code == 409 and late.json["error"] == "考试已结束，答案未保存。"
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ExamAnswer)) == 0
 

@@ -37,6 +37,7 @@ class Paper:
     started_at: datetime
     kinds: tuple[str | None, ...]
     orders: tuple[tuple[str, ...], ...]
+    assignment_id: int | None = None  # a class assignment's attempt: its student must still be in the class
 
 
 class _PaperCache:
@@ -72,7 +73,8 @@ def remember_paper(attempt: ExamAttempt, kinds: dict[int, str] | None = None) ->
         kinds = dict(db.session.execute(sa.select(Item.id, Item.type).where(Item.id.in_(ids))).all())
     paper = Paper(user_id=attempt.user_id, started_at=aware(attempt.started_at),  # type: ignore[arg-type]
                   kinds=tuple(kinds.get(int(e["item_id"])) for e in attempt.paper),
-                  orders=tuple(tuple(e.get("order") or ()) for e in attempt.paper))
+                  orders=tuple(tuple(e.get("order") or ()) for e in attempt.paper),
+                  assignment_id=attempt.assignment_id)
     _cache().put(attempt.id, paper)
     return paper
 
@@ -91,6 +93,16 @@ def _paper(attempt_id: int, user_id: int) -> Paper | None:
             return None
         paper = remember_paper(attempt)
     return paper if paper.user_id == user_id else None
+
+
+def is_plain_mock_exam(attempt_id: Any) -> bool:
+    """Whether an autosave is to a known mock exam of the signed-in user (no class membership to check).
+
+    Answered from the session cookie and this process's paper cache alone, so the request stays one statement.
+    """
+    who = session_user()
+    paper = _cache().get(attempt_id) if isinstance(attempt_id, int) else None
+    return who is not None and paper is not None and paper.user_id == who[0] and paper.assignment_id is None
 
 
 def session_user() -> tuple[int, int | None] | None:
@@ -152,7 +164,7 @@ def save(attempt_id: int, data: dict[str, Any]) -> tuple[bool, int | None] | Non
         return None
     try:
         position = int(data.get("position"))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # 1e309 is infinity
         raise BadRequest("position") from None
     if not 0 <= position < len(paper.kinds):
         raise BadRequest("position")
