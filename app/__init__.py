@@ -74,7 +74,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_backup_cli(app)  # after the blueprints: rate limits go on their registered views
     _register_template_globals(app)
+    if app.config.get("TEMPLATE_CACHE_DIR") or not app.testing:
+        _cache_compiled_templates(app)
     return app
+
+
+def _cache_compiled_templates(app: Flask) -> None:
+    """Keep Jinja's compiled templates under ``instance/cache/templates``: a new worker's first page reads them
+    instead of compiling every template it renders again (Jinja checks each template's source checksum, and writes a
+    cache file under a temporary name before renaming it, so several workers can share the directory)."""
+    from jinja2 import FileSystemBytecodeCache
+
+    directory = Path(app.config.get("TEMPLATE_CACHE_DIR") or Path(app.instance_path) / "cache" / "templates")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # a read-only instance folder: templates are compiled in memory as before
+    app.jinja_env.bytecode_cache = FileSystemBytecodeCache(str(directory))
 
 
 class LazyExtensions(dict):

@@ -7,6 +7,9 @@
 . "$(dirname "$0")/_venv.sh"
 install_project ""
 export FLASK_APP=app
+# Byte-compile the app's own modules once (pip does it for the libraries): where PYTHONDONTWRITEBYTECODE is set, each
+# worker would otherwise compile about a hundred modules from source on every start (0.1 s of its cold start).
+.venv/bin/python -m compileall -q app question_bank simulations >/dev/null
 .venv/bin/flask setup
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-5000}"

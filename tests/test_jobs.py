@@ -136,3 +136,31 @@ def test_cli_shows_the_job_progress_bar(app, runner):
     with app.app_context():
         job = db.session.scalar(sa.select(Job).order_by(Job.id.desc()))
         assert job.name == "sandbox.build" and job.status == "done" and job.done == job.total == BUILD_STEPS
+
+
+def test_compiled_templates_are_cached_for_the_next_worker(app, tmp_path):
+    """A new worker renders its first page from Jinja's cache of compiled templates (no recompilation), and the
+    page is the same; a template whose source changed is compiled again."""
+    from app import create_app
+
+    cache = tmp_path / "templates"
+    config = {key: app.config[key] for key in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "PASSWORD_HASH_METHOD")}
+    first = create_app({**config, "TESTING": True, "TEMPLATE_CACHE_DIR": str(cache)})
+    page = first.test_client().get("/")
+    assert page.status_code == 200
+    cached = sorted(p.name for p in cache.iterdir())
+    assert cached, "rendering a page wrote no compiled template"
+
+    second = create_app({**config, "TESTING": True, "TEMPLATE_CACHE_DIR": str(cache)})
+    compiled: list[str] = []
+    original = second.jinja_env.compile
+    second.jinja_env.compile = lambda source, name=None, *a, **k: compiled.append(name) or original(source, name, *a, **k)
+    again = second.test_client().get("/")
+    import re
+
+    def without_tokens(html: bytes) -> bytes:  # the CSRF token differs per session
+        return re.sub(rb"content=\"[^\"]{20,}\"", b"", html)
+
+    assert again.status_code == 200 and without_tokens(again.data) == without_tokens(page.data)
+    assert compiled == [], f"templates compiled again despite the cache: {compiled}"
+    assert sorted(p.name for p in cache.iterdir()) == cached
