@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["SECRET_KEY"] == DEV_SECRET and not (app.debug or app.testing):
         raise RuntimeError("拒绝以开发用密钥启动：请设置 SECRET_KEY 或删除 instance/config.py 中的 SECRET_KEY")
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+        from app.sqlite_writes import QueuedWriterConnection
+
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "connect_args": {"timeout": 30, "factory": QueuedWriterConnection},
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
 
     db.init_app(app)
     app.extensions = LazyExtensions(app, app.extensions)
@@ -170,13 +176,26 @@ def _register_template_globals(app: Flask) -> None:
                                  has_blueprint=lambda name: name in app.blueprints)
 
 
+@event.listens_for(Engine, "before_cursor_execute")
+def _queue_sqlite_writers(conn, cursor, statement, *args) -> None:
+    if conn.dialect.name == "sqlite":
+        from app.sqlite_writes import before_cursor_execute
+
+        before_cursor_execute(conn, cursor, statement, *args)
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     """Run SQLite in WAL mode with foreign keys and a busy timeout (many students submit at once)."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    if isinstance(dbapi_connection, sqlite3.Connection):  # (the app's own connections are a subclass)
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # WAL is a property of the database file: set once, not by every new connection (setting it again takes a
+        # lock that a class's writers may hold, and SQLite answers "database is locked" there without waiting)
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            # (a file busy with other connections was set up, in WAL, before they opened it)
+            with contextlib.suppress(dbapi_connection.OperationalError):
+                cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

@@ -211,6 +211,12 @@ def setup_command(no_demo: bool) -> None:
     click.echo("题库已同步：" + report.summary())
     for fn in current_app.extensions.get("crm_setup_hooks", []):
         fn()
+    if not current_app.config.get("REDIS_URL"):  # jobs run inside the server, which is not running now
+        from app import jobs
+
+        _, abandoned = jobs.recover(running_for=0, requeue=False)
+        if abandoned:
+            click.echo(f"上次停止服务时有 {abandoned} 个后台任务未完成，已标记为中断。")
     if new_database and not no_demo and not current_app.config.get("SECRET_FROM_ENV"):
         lines = create_demo_accounts()
         db.session.commit()

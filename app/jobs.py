@@ -38,15 +38,16 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import click
 import sqlalchemy as sa
-from flask import Blueprint, Flask, abort, current_app, jsonify, render_template
+from flask import Blueprint, Flask, abort, current_app, g, jsonify, render_template
 from flask.cli import with_appcontext
 from flask_login import current_user, login_required
 
-from app.clock import now
+from app.clock import aware, now
 from app.extensions import db
 from app.models.jobs import Job
 
@@ -56,13 +57,25 @@ Report = Callable[..., None]  # report(done=None, total=None, message=None)
 REGISTRY: dict[str, Callable[..., Any]] = {}
 QUEUE_NAME = "crm"
 REPORT_EVERY = 0.25  # seconds between progress writes (the last report of a job is always written)
+IDLE_WAIT = 5.0  # seconds an in-process job waits for this process's requests to finish before it runs anyway
 _IMPORTED_IN = os.getpid()
 
 
-def register(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``fn(report, **args)`` as the job ``name``."""
+ABANDONED: dict[str, Callable[..., None]] = {}
+ABANDONED_MESSAGE = "任务中断：服务器在任务进行中重启，或任务超过了时限。请重新开始。"
+
+
+def register(name: str, on_abandon: Callable[..., None] | None = None
+             ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``fn(report, **args)`` as the job ``name``.
+
+    ``on_abandon(**args)``, if given, tidies up after a run that never ended (its process died; see ``recover``),
+    e.g. marks the sandbox it was building as failed.
+    """
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
         REGISTRY[name] = fn
+        if on_abandon is not None:
+            ABANDONED[name] = on_abandon
         return fn
     return decorator
 
@@ -90,13 +103,70 @@ def enqueue(name: str, *, user_id: int | None = None, key: str | None = None, ti
     job_id = job.id
     if _inline():
         run(job_id)
-    elif current_app.config.get("REDIS_URL"):
-        _rq_queue(current_app._get_current_object()).enqueue(  # type: ignore[attr-defined]
-            "app.jobs.rq_entry", job_id, job_timeout=current_app.config.get("JOBS_TIMEOUT", 3600))
     else:
-        _local_worker(current_app._get_current_object()).put(job_id)  # type: ignore[attr-defined]
+        _dispatch(current_app._get_current_object(), job_id)  # type: ignore[attr-defined]
     db.session.expire_all()
     return db.session.get(Job, job_id)  # type: ignore[return-value]
+
+
+def _dispatch(app: Flask, job_id: int) -> None:
+    """Hand a recorded job to the Redis queue, or to this process's worker thread."""
+    if app.config.get("REDIS_URL"):
+        _rq_queue(app).enqueue("app.jobs.rq_entry", job_id, job_timeout=app.config.get("JOBS_TIMEOUT", 3600))
+    else:
+        _local_worker(app).put(job_id)
+
+
+def recover(running_for: float | None = None, requeue: bool = True) -> tuple[int, int]:
+    """Jobs a dead process left behind: (queued again, marked failed).
+
+    A job still queued after ``JOBS_REQUEUE_AFTER`` seconds (120) may have been in the memory of a process that
+    stopped, so it is handed to a queue again (``run`` claims a job once, so a second copy is a no-op). A job
+    running for longer than ``JOBS_TIMEOUT`` (3,600 s, RQ's limit too) has lost its process: it is marked failed with
+    a message the progress page shows, and its ``on_abandon`` tidies up. Called by each server process's
+    first request, by ``flask worker``, and when a progress page shows a job that has waited too long; ``flask
+    setup`` (which ``scripts/serve.sh`` runs before it starts the server) calls it with ``running_for=0`` and
+    ``requeue=False`` when jobs run inside the server: nothing can be running while the server is down.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    moment = now()
+    cutoff = moment - timedelta(seconds=app.config.get("JOBS_TIMEOUT", 3600) if running_for is None else running_for)
+    lost = list(db.session.execute(sa.select(Job.id, Job.name, Job.args).where(
+        Job.status == "running", Job.started_at < cutoff)))
+    for job_id, name, args in lost:
+        ended = db.session.execute(sa.update(Job).where(Job.id == job_id, Job.status == "running").values(
+            status="failed", finished_at=moment, message=ABANDONED_MESSAGE,
+            error="abandoned: its process stopped, or it ran past JOBS_TIMEOUT")).rowcount
+        if ended and name in ABANDONED:
+            try:
+                ABANDONED[name](**(args or {}))
+            except Exception:  # noqa: BLE001  the job is failed either way; the tidy-up is logged
+                log.exception("tidying up after abandoned job %s failed", job_id)
+        db.session.commit()
+    if not requeue:
+        return 0, len(lost)
+    waiting = list(db.session.scalars(sa.select(Job.id).where(
+        Job.status == "queued", Job.created_at < moment - timedelta(seconds=app.config.get("JOBS_REQUEUE_AFTER", 120)))))
+    db.session.commit()
+    for job_id in waiting:
+        if _inline():
+            run(job_id)
+        else:
+            _dispatch(app, job_id)
+    return len(waiting), len(lost)
+
+
+def recover_in_background(app: Flask) -> None:
+    """``recover`` in a thread of its own (a server process as it starts: its first page does not wait)."""
+    def work() -> None:
+        try:
+            with app.app_context():
+                recover()
+                db.session.remove()
+        except Exception:  # noqa: BLE001  a database not migrated yet, say: the next start tries again
+            log.exception("recovering abandoned jobs failed")
+
+    threading.Thread(target=work, name="crm-jobs-recover", daemon=True).start()
 
 
 def run_inline(name: str, on_progress: Report | None = None, *, user_id: int | None = None, title: str = "",
@@ -118,7 +188,9 @@ class _Reporter:
     def __init__(self, job_id: int, mirror: Report | None):
         self.job_id, self.mirror = job_id, mirror
         self.done, self.total, self.message = 0, 0, ""
-        self.last = 0.0
+        # the first write waits REPORT_EVERY too: a job that ends sooner writes only its outcome (a class's 200
+        # exam-learning jobs at the bell would otherwise each take the database's write lock once more)
+        self.last = time.monotonic()
 
     def __call__(self, done: int | None = None, total: int | None = None, message: str | None = None) -> None:
         if total is not None:
@@ -141,13 +213,15 @@ class _Reporter:
 
 def run(job_id: int, on_progress: Report | None = None) -> None:
     """Run a recorded job in the current application context and record how it ended."""
+    # claimed once: a job handed to two queues (see ``recover``) runs in one of them
+    claimed = db.session.execute(sa.update(Job).where(Job.id == job_id, Job.status == "queued").values(
+        status="running", started_at=now())).rowcount
+    db.session.commit()
     job = db.session.get(Job, job_id)
-    if job is None or job.status not in ("queued",):
+    if job is None or claimed != 1:
         return
     fn = REGISTRY.get(job.name)
-    job.status, job.started_at = "running", now()
     args = dict(job.args or {})
-    db.session.commit()
     report = _Reporter(job_id, on_progress)
     try:
         if fn is None:
@@ -162,9 +236,15 @@ def run(job_id: int, on_progress: Report | None = None) -> None:
         if on_progress is None and _inline() and not isinstance(exc, JobError):
             raise
         return
-    db.session.commit()
+    # the outcome is committed with the job's own last writes: one transaction, and a job is "done" exactly when
+    # its work is in the database
     report.done = max(report.done, report.total)
-    report.flush(status="done", finished_at=now(), result=result if isinstance(result, dict) else {})
+    db.session.execute(sa.update(Job).where(Job.id == job_id).values(
+        status="done", finished_at=now(), done=report.done, total=report.total, message=report.message,
+        result=result if isinstance(result, dict) else {}))
+    db.session.commit()
+    if on_progress:
+        on_progress(report.done, report.total, report.message)
     db.session.expire_all()
 
 
@@ -192,6 +272,7 @@ def _local_worker(app: Flask) -> queue.Queue[int]:
 def _work(app: Flask, q: queue.Queue[int]) -> None:
     while True:
         job_id = q.get()
+        _wait_for_idle(app.config.get("JOBS_IDLE_WAIT", IDLE_WAIT))
         try:
             with app.app_context():
                 run(job_id)
@@ -200,6 +281,49 @@ def _work(app: Flask, q: queue.Queue[int]) -> None:
             log.exception("job %s crashed the worker loop", job_id)
         finally:
             q.task_done()
+
+
+# Requests being served by this process right now. The in-process worker lets them finish first: at the bell, 200
+# students' submits are answered before their 错题本 updates run, instead of sharing the CPU and the database's write
+# lock with them (a busy process still runs its jobs after IDLE_WAIT seconds).
+_busy = 0
+_busy_lock = threading.Lock()
+
+
+_recovered: set[int] = set()  # apps (by id) of this process that have looked for abandoned jobs
+
+
+def _request_started() -> None:
+    global _busy
+    with _busy_lock:
+        _busy += 1
+    g.counted_busy = True
+    if id(current_app._get_current_object()) not in _recovered:  # type: ignore[attr-defined]
+        _recover_once()
+
+
+def _recover_once() -> None:
+    """The first request a process serves looks for jobs a stopped process left behind (in a thread of its own)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with _busy_lock:
+        if id(app) in _recovered:
+            return
+        _recovered.add(id(app))
+    if not app.testing:
+        recover_in_background(app)
+
+
+def _request_ended(_exc: BaseException | None) -> None:
+    global _busy
+    if g.pop("counted_busy", False):
+        with _busy_lock:
+            _busy -= 1
+
+
+def _wait_for_idle(limit: float) -> None:
+    deadline = time.monotonic() + limit
+    while _busy > 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def wait(job_id: int, timeout: float = 60.0) -> Job:
@@ -258,16 +382,33 @@ def _job_or_404(job_id: int) -> Job:
     return job
 
 
+def _job_to_show(job_id: int) -> Job:
+    job = _job_or_404(job_id)
+    if _overdue(job):
+        recover()
+        db.session.refresh(job)
+    return job
+
+
+def _overdue(job: Job) -> bool:
+    moment = now()
+    if job.status == "queued":
+        return job.created_at is not None and \
+            moment - aware(job.created_at) > timedelta(seconds=current_app.config.get("JOBS_REQUEUE_AFTER", 120))
+    return job.status == "running" and job.started_at is not None and \
+        moment - aware(job.started_at) > timedelta(seconds=current_app.config.get("JOBS_TIMEOUT", 3600))
+
+
 @bp.route("/<int:job_id>")
 @login_required
 def show(job_id: int):
-    return render_template("jobs/show.html", job=_job_or_404(job_id))
+    return render_template("jobs/show.html", job=_job_to_show(job_id))
 
 
 @bp.route("/<int:job_id>.json")
 @login_required
 def status(job_id: int):
-    response = jsonify(_job_or_404(job_id).as_dict())
+    response = jsonify(_job_to_show(job_id).as_dict())
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -282,6 +423,9 @@ def worker_command() -> None:
     url = current_app.config.get("REDIS_URL")
     if not url:
         raise click.ClickException("未设置 REDIS_URL：没有 Redis 时任务在应用进程内运行，不需要单独的 worker。")
+    requeued, failed = recover()
+    if requeued or failed:
+        click.echo(f"遗留任务：重新排队 {requeued} 个，标记为中断 {failed} 个")
     connection = Redis.from_url(url)
     name = current_app.config.get("JOBS_QUEUE", QUEUE_NAME)
     click.echo(f"worker 已启动，队列 {name}({url})")
@@ -290,4 +434,10 @@ def worker_command() -> None:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    if not app.config.get("REDIS_URL"):  # only the in-process worker shares this process's time
+        app.before_request(_request_started)
+        app.teardown_request(_request_ended)
+    else:
+        app.before_request(lambda: None if id(current_app._get_current_object()) in _recovered  # type: ignore[attr-defined]
+                           else _recover_once())
     app.cli.add_command(worker_command)

@@ -238,7 +238,9 @@ def _init_rate_limits(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # several app processes share the limits through Redis (the job queue's REDIS_URL when no own URI is given)
     app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL")
-                          or os.environ.get("REDIS_URL") or "memory://")
+                          or os.environ.get("REDIS_URL") or "crm-memory://")
+    from app import ratelimit_memory  # noqa: F401  registers crm-memory:// (in-process counters without a timer thread)
+
     limiter = Limiter(key_func=_address, on_breach=_rate_limited)
     limiter.init_app(app)
     app.extensions["crm_limiter"] = limiter

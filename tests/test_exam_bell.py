@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models.jobs import Job
-from app.models.practice import ExamAnswer, ExamAttempt, ReviewCard, WrongEntry
+from app.models.practice import ExamAnswer, ExamAttempt, ResponseRecord, ReviewCard, WrongEntry
 from tests.conftest import csrf_token, login, make_user
 from tests.test_practice import SMALL, autosave, display_key, paper, start_exam
 
@@ -180,3 +180,52 @@ def test_result_page_after_submit(app, student, answers):
     _submit(student, attempt_id)
     html = student.get(f"/exam/{attempt_id}/result").get_data(as_text=True)
     assert "逐题回顾" in html
+
+
+def test_an_answer_saved_while_the_paper_is_graded_is_graded(app, student, monkeypatch):
+    """Submit grades before it claims the attempt; an answer another tab saves in between is not lost: the claim
+    re-reads the answers and grades the paper again."""
+    from app.practice import services
+
+    attempt_id = start_exam(student, {**SMALL, "count_term_definition": 0})
+    rows = paper(app, attempt_id)
+    wrong = [chr(ord("A") + i) for i, key in enumerate(rows[0]["order"]) if key not in rows[0]["answer"]][:1]
+    autosave(student, attempt_id, 0, wrong)
+    token = csrf_token(student, "/practice/")
+    twin = app.test_client()
+    twin.set_cookie("session", student.get_cookie("session").value)  # the same student in a second tab
+    grade_paper, calls = services._grade_paper, []
+
+    def grading_while_the_other_tab_saves(*args, **kwargs):
+        result = grade_paper(*args, **kwargs)
+        if not calls:  # between the first grading and the claim, the other tab corrects question 1
+            saved = twin.post(f"/exam/{attempt_id}/save", json={"position": 0, "answer": display_key(rows[0])},
+                              headers={"X-CSRFToken": token})
+            assert saved.status_code == 200
+        calls.append(1)
+        return result
+
+    monkeypatch.setattr(services, "_grade_paper", grading_while_the_other_tab_saves)
+    assert _submit(student, attempt_id).status_code == 302
+    assert len(calls) == 2  # graded again after the claim saw the new answer
+    with app.app_context():
+        attempt = db.session.get(ExamAttempt, attempt_id)
+        assert attempt.status == "graded" and attempt.score == 5
+        first = db.session.scalar(sa.select(ExamAnswer).where(ExamAnswer.attempt_id == attempt_id,
+                                                              ExamAnswer.position == 0))
+        assert first.score == 5 and first.answer == rows[0]["answer"]
+
+
+def test_a_submit_that_loses_the_race_changes_nothing(app, student):
+    attempt_id = start_exam(student, {**SMALL, "count_term_definition": 0})
+    rows = paper(app, attempt_id)
+    autosave(student, attempt_id, 0, display_key(rows[0]))
+    with app.app_context():
+        from app.practice.services import submit_exam
+
+        attempt = db.session.get(ExamAttempt, attempt_id)
+        db.session.execute(sa.update(ExamAttempt).where(ExamAttempt.id == attempt_id).values(status="grading"))
+        db.session.commit()  # another process claimed it first
+        assert submit_exam(attempt, "student") is False
+        responses = db.session.scalar(sa.select(sa.func.count()).select_from(ResponseRecord))
+        assert responses == 0

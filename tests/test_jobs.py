@@ -164,3 +164,61 @@ def test_compiled_templates_are_cached_for_the_next_worker(app, tmp_path):
     assert again.status_code == 200 and without_tokens(again.data) == without_tokens(page.data)
     assert compiled == [], f"templates compiled again despite the cache: {compiled}"
     assert sorted(p.name for p in cache.iterdir()) == cached
+
+
+def test_jobs_a_dead_process_left_behind_are_recovered(app, client):
+    """A job still 'running' past JOBS_TIMEOUT lost its process: its page says so (and a sandbox it was building is
+    failed, not 'building' for ever); a job still 'queued' after JOBS_REQUEUE_AFTER is queued again and runs once."""
+    from datetime import timedelta
+
+    from app.clock import now
+    from app.models.classes import SchoolClass
+
+    teacher = make_user(app, "teacher", "instructor")
+    with app.app_context():
+        school_class = SchoolClass(name="一班", instructor_id=teacher)
+        db.session.add(school_class)
+        db.session.flush()
+        sandbox = Sandbox(class_id=school_class.id, name="沙盒", scenario="default", seed=1, params={},
+                          status="building", created_by_id=teacher)
+        db.session.add(sandbox)
+        db.session.flush()
+        long_ago = now() - timedelta(hours=2)
+        lost = Job(name="sandbox.build", args={"sandbox_id": sandbox.id}, title="生成沙盒", status="running",
+                   user_id=teacher, created_at=long_ago, started_at=long_ago)
+        waiting = Job(name="test.count", args={"upto": 3}, title="计数", status="queued", user_id=teacher,
+                      created_at=now() - timedelta(minutes=5))
+        fresh = Job(name="test.count", args={"upto": 2}, title="计数", status="queued", user_id=teacher)
+        db.session.add_all([lost, waiting, fresh])
+        db.session.commit()
+        ids = lost.id, waiting.id, fresh.id, sandbox.id
+    login(client, "teacher")
+    shown = client.get(f"/jobs/{ids[0]}.json").get_json()
+    assert shown["status"] == "failed" and shown["finished"] and "重新开始" in shown["message"]
+    page = client.get(f"/jobs/{ids[0]}").get_data(as_text=True)
+    assert "任务中断" in page
+    with app.app_context():
+        assert db.session.get(Sandbox, ids[3]).status == "failed"
+        assert db.session.get(Job, ids[1]).status == "done"  # queued again (inline here) and run
+        assert db.session.get(Job, ids[1]).result == {"sum": 6}
+        assert db.session.get(Job, ids[2]).status == "queued"  # not overdue: left to its own queue
+        jobs.run(ids[1])  # a second copy from another queue is a no-op: the job ran once
+        assert db.session.get(Job, ids[1]).result == {"sum": 6}
+
+
+def test_setup_marks_jobs_of_the_stopped_server_as_interrupted(app, runner):
+    """Without Redis the jobs run inside the server: when `flask setup` runs (serve.sh, before the server starts)
+    a job still 'running' was cut off by the stop, however recent."""
+    from app.clock import now
+
+    with app.app_context():
+        job = Job(name="test.count", args={"upto": 1}, status="running", started_at=now())
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+    with app.app_context():  # as `flask setup` runs
+        result = runner.invoke(args=["setup", "--no-demo"])
+    assert result.exit_code == 0, result.output
+    assert "1 个后台任务未完成" in result.output
+    with app.app_context():
+        assert db.session.get(Job, job_id).status == "failed"

@@ -199,7 +199,7 @@ def test_login_is_throttled_per_address_but_successes_do_not_count(limited_app):
     assert statuses.count(200) == 60 and statuses[-1] == 429
 
 
-def test_answer_floods_are_refused_politely(database_url):
+def test_answer_floods_are_refused_politely(database_url, monkeypatch):
     from limits import parse_many
 
     from app.security import ANSWERS_PER_STUDENT
@@ -225,6 +225,15 @@ def test_answer_floods_are_refused_politely(database_url):
     assert 429 not in statuses[:20] and statuses[20:] == [429] * 5
     refused = responses[-1]
     assert "太频繁" in refused.get_data(as_text=True) and int(refused.headers["Retry-After"]) > 0
+    # the in-process counters start no thread per answer (the library's memory:// did: 4 ms an autosave)
+    import threading
+
+    started, start = [], threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda self: started.append(self.name) or start(self))
+    for _ in range(10):
+        client.post(f"{set_url}/answer", data={"item_id": item_id, "answer": "true", "csrf_token": token})
+        time.sleep(0.02)  # the library's timer (10 ms) has ended: its storage would start another
+    assert started == []
     other = limited_app.test_client()  # the limit is the student's, not everybody's
     make_user(limited_app, "bob")
     login(other, "bob")

@@ -456,53 +456,50 @@ def save_answer(attempt: ExamAttempt, position: int, values: list[str] | None, f
 
 
 def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
-    """Grade an attempt once: a conditional update makes a second submit (or a race) a no-op."""
+    """Grade an attempt once: a conditional update makes a second submit (or a race) a no-op.
+
+    The paper is graded before the attempt is claimed, so the write transaction (on SQLite, the database's single
+    write lock that a class submitting at the bell queues for) holds only the claim, a re-read of the answers and the
+    inserts. An answer saved between the grading and the claim (another tab) is noticed in the re-read and graded
+    again inside the transaction.
+    """
+    deadline = aware(attempt.deadline)
+    cutoff = deadline + grace() if deadline else None
+    item_ids = [entry["item_id"] for entry in attempt.paper]
+    # only what grading reads: no topics, sources or search text (a third of a submit's time at the bell)
+    items = {i.id: i for i in db.session.scalars(sa.select(Item).where(Item.id.in_(item_ids)).options(
+        orm.load_only(Item.id, Item.type, Item.version, *(getattr(Item, f) for f in CONTENT_FIELDS)),
+        orm.lazyload(Item.topics), orm.lazyload(Item.sources)))}
+    answers = _answers_now(attempt)
+    seen = _snapshot(answers)  # values, not the rows: the re-read below refreshes the same row objects
+    graded = _grade_paper(attempt, items, answers, cutoff, closed_by)
     claimed = db.session.execute(sa.update(ExamAttempt).where(ExamAttempt.id == attempt.id,
                                                               ExamAttempt.status == "open")
                                  .values(status="grading")).rowcount
     if claimed != 1:
         db.session.rollback()
         return False
-    db.session.refresh(attempt)
-    deadline = aware(attempt.deadline)
-    cutoff = deadline + grace() if deadline else None
-    answers = {a.position: a for a in attempt.answers}
-    item_ids = [entry["item_id"] for entry in attempt.paper]
-    # only what grading reads: no topics, sources or search text (a third of a submit's time at the bell)
-    items = {i.id: i for i in db.session.scalars(sa.select(Item).where(Item.id.in_(item_ids)).options(
-        orm.load_only(Item.id, Item.type, Item.version, *(getattr(Item, f) for f in CONTENT_FIELDS)),
-        orm.lazyload(Item.topics), orm.lazyload(Item.sources)))}
+    answers = _answers_now(attempt)
+    if _snapshot(answers) != seen:
+        graded = _grade_paper(attempt, items, answers, cutoff, closed_by)
     when = now()
     # the 错题本 and FSRS show keys: fed now only when the feedback policy already lets the student see them
     # (otherwise app/exam_integrity.py feeds them once it does; a ``never`` policy never feeds them)
     feed = policy_allows_feedback(attempt)
     total = 0.0
     records = []
-    for position, entry in enumerate(attempt.paper):
-        item = items.get(entry["item_id"])
+    for position, version, item, value, blank, result, points in graded:
         row = answers.get(position)
-        if item is None:
-            continue
-        if row is not None and cutoff is not None and aware(row.saved_at) > cutoff:
-            row.answer = None  # saved after the deadline: the paper is graded as it stood at the deadline
-        value = row.answer if row is not None else None
-        content = version_content(item, entry["version"])
-        blank = REGISTRY[item.type].is_blank(value)
-        result = GradeResult(0.0, False, {}) if blank and REGISTRY[item.type].auto_graded \
-            else grade(content, value, multi_rule=attempt.multi_rule)
-        points = (result.score or 0.0) * entry["points"]
-        if blank and closed_by != "student":
-            # a question never reached before the time ran out is not a wrong answer: it scores 0 on this
-            # paper but stays out of the 错题本 and the accuracy figures
-            result = GradeResult(None, None, {"unanswered": True})
         if row is None:
             row = ExamAnswer(attempt_id=attempt.id, position=position, answer=None, flagged=False, saved_at=when)
             db.session.add(row)
+        elif value is None and row.answer is not None:
+            row.answer = None  # saved after the deadline: the paper is graded as it stood at the deadline
         row.score = points
         if attempt.assignment_id is not None and not blank and result.detail.get("verdict") == "review":
             row.review_status = "pending"  # the instructor's grading queue decides (app/assignments/review.py)
         total += points
-        records.append({"user_id": attempt.user_id, "item_id": item.id, "item_version": entry["version"],
+        records.append({"user_id": attempt.user_id, "item_id": item.id, "item_version": version,
                         "mode": "exam", "exam_id": attempt.id, "answer": value, "score": result.score,
                         "correct": result.correct, "detail": result.detail,
                         "created_at": when})
@@ -524,6 +521,43 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
     return True
 
 
+def _answers_now(attempt: ExamAttempt) -> dict[int, ExamAnswer]:
+    """The attempt's saved answers as the database has them now (the session's copies refreshed)."""
+    rows = db.session.scalars(sa.select(ExamAnswer).where(ExamAnswer.attempt_id == attempt.id)
+                              .execution_options(populate_existing=True))
+    return {row.position: row for row in rows}
+
+
+def _snapshot(answers: dict[int, ExamAnswer]) -> dict[int, tuple[Any, Any]]:
+    return {position: (row.answer, row.saved_at) for position, row in answers.items()}
+
+
+def _grade_paper(attempt: ExamAttempt, items: dict[int, Item], answers: dict[int, ExamAnswer],
+                 cutoff: datetime | None, closed_by: str) -> list[tuple[Any, ...]]:
+    """(position, version, item, graded value, blank, result, points) for each question of the paper (reads only)."""
+    out = []
+    for position, entry in enumerate(attempt.paper):
+        item = items.get(entry["item_id"])
+        if item is None:
+            continue
+        row = answers.get(position)
+        value = row.answer if row is not None else None
+        if row is not None and cutoff is not None and aware(row.saved_at) > cutoff:
+            value = None  # saved after the deadline: the paper is graded as it stood at the deadline
+        content = version_content(item, entry["version"])
+        kind = REGISTRY[item.type]
+        blank = kind.is_blank(value)
+        result = GradeResult(0.0, False, {}) if blank and kind.auto_graded \
+            else grade(content, value, multi_rule=attempt.multi_rule)
+        points = (result.score or 0.0) * entry["points"]
+        if blank and closed_by != "student":
+            # a question never reached before the time ran out is not a wrong answer: it scores 0 on this
+            # paper but stays out of the 错题本 and the accuracy figures
+            result = GradeResult(None, None, {"unanswered": True})
+        out.append((position, entry["version"], item, value, blank, result, points))
+    return out
+
+
 @jobs.register(EXAM_LEARNING_JOB)
 def learn_from_exam(report: jobs.Report, attempt_id: int) -> dict[str, int]:
     """Feed a graded attempt's answers into its student's 错题本 and FSRS schedule (a background job)."""
@@ -531,9 +565,7 @@ def learn_from_exam(report: jobs.Report, attempt_id: int) -> dict[str, int]:
     if attempt is None or attempt.status != "graded" or attempt.learning_applied:
         return {"answers": 0}
     report(0, 1, "正在更新错题本与复习计划……")
-    n = apply_exam_learning(attempt)
-    db.session.commit()
-    return {"answers": n}
+    return {"answers": apply_exam_learning(attempt)}  # committed by jobs.run with the job's outcome
 
 
 def apply_exam_learning(attempt: ExamAttempt) -> int:

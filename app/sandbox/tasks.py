@@ -17,7 +17,14 @@ def _sandbox(sandbox_id: int) -> Sandbox:
     return sandbox
 
 
-@jobs.register("sandbox.build")
+def _build_abandoned(sandbox_id: int) -> None:
+    """A build whose process died: the sandbox is failed (its page offers a reset), not 'building' for ever."""
+    sandbox = db.session.get(Sandbox, sandbox_id)
+    if sandbox is not None and sandbox.status == "building":
+        sandbox.status = "failed"
+
+
+@jobs.register("sandbox.build", on_abandon=_build_abandoned)
 def build(report: jobs.Report, sandbox_id: int) -> dict[str, Any]:
     """Generate and store a sandbox recorded with status 'building' (a new one, or one just reset)."""
     sandbox = svc.build(_sandbox(sandbox_id).id, report)
