@@ -215,8 +215,13 @@ def _login_account() -> str:
 
 
 def _answer_owner() -> str:
-    if current_user.is_authenticated:
-        return f"answers-user:{current_user.id}"
+    """Whose answers these are, from the signed session cookie alone: loading the user here would add a query to
+    every autosave (whose one statement checks the user itself)."""
+    from app.practice.autosave import session_user
+
+    who = session_user()
+    if who is not None:
+        return f"answers-user:{who[0]}"
     return "answers-guest:" + str(session.get("guest_key") or _address())
 
 

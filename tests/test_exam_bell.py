@@ -229,3 +229,25 @@ def test_a_submit_that_loses_the_race_changes_nothing(app, student):
         assert submit_exam(attempt, "student") is False
         responses = db.session.scalar(sa.select(sa.func.count()).select_from(ResponseRecord))
         assert responses == 0
+
+
+def test_autosave_stays_one_statement_with_the_rate_limits_on(database_url):
+    """The answers limit is keyed by the session cookie's user: it must not load the user (a query per autosave)."""
+    from app import create_app
+    from tests.conftest import BASE_CONFIG
+
+    limited = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": True})
+    make_user(limited, "alice")
+    client = limited.test_client()
+    login(client, "alice")
+    attempt_id = start_exam(client)
+    client.get(f"/exam/{attempt_id}?q=0")
+    token = csrf_token(client, "/practice/")
+    for position in (0, 1):
+        with StatementLog(limited) as log:
+            response = client.post(f"/exam/{attempt_id}/save", json={"position": position, "answer": ["A"]},
+                                   headers={"X-CSRFToken": token})
+        assert response.status_code == 200 and "X-RateLimit-Limit" in response.headers
+        assert len(log.statements) == 1, log.statements
+    with limited.app_context():
+        db.engine.dispose()
