@@ -87,7 +87,8 @@ def _guard() -> Any:
         abort(404)
     if not _student():
         return None
-    apply_deferred_learning(current_user.id)
+    if endpoint != "practice.exam_submit":  # a submit at the bell does its own work only; its result page does this
+        apply_deferred_learning(current_user.id)
     if endpoint in ("practice.exam", "practice.exam_save", "practice.exam_submit", "practice.exam_confirm"):
         return _guard_removed_student(args.get("attempt_id"))
     if endpoint == "practice.exam_result":

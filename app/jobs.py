@@ -103,10 +103,10 @@ def enqueue(name: str, *, user_id: int | None = None, key: str | None = None, ti
     job_id = job.id
     if _inline():
         run(job_id)
+        db.session.expire_all()
     else:
         _dispatch(current_app._get_current_object(), job_id)  # type: ignore[attr-defined]
-    db.session.expire_all()
-    return db.session.get(Job, job_id)  # type: ignore[return-value]
+    return job  # expired by the commit: read again only if the caller looks at it
 
 
 def _dispatch(app: Flask, job_id: int) -> None:

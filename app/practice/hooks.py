@@ -44,10 +44,10 @@ def _register(state):
 def _close_abandoned_exams():
     """An attempt whose time ran out while its owner was away is graded on their next visit.
 
-    Not on an autosave (one upsert and nothing else: a late autosave is refused and closes its own attempt) nor on
-    a static file.
+    Not on an autosave (one upsert and nothing else: a late autosave is refused and closes its own attempt), nor on
+    a submit (it closes its own attempt and redirects to a page that runs this), nor on a static file.
     """
-    if request.endpoint in ("practice.exam_save", "static"):
+    if request.endpoint in ("practice.exam_save", "practice.exam_submit", "static"):
         return
     if current_user.is_authenticated and not current_user.is_instructor:
         close_expired(current_user.id)
