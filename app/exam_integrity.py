@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Flask, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth.decorators import role_required
@@ -118,6 +118,9 @@ def _guard_other_results(attempt_id: Any) -> Any:
 def _guard_removed_student(attempt_id: Any) -> Any:
     """Refuse work on an assignment attempt once the student has left (or been removed from) its class."""
     attempt = db.session.get(ExamAttempt, attempt_id)
+    # held for the request: the session's identity map holds objects weakly, and the view loads the same attempt
+    # (a second query on every save and submit once this one was collected)
+    g.exam_attempt = attempt
     if attempt is None or attempt.user_id != current_user.id or attempt.assignment_id is None \
             or attempt.status != "open":
         return None

@@ -88,19 +88,24 @@ def _inline() -> bool:
 
 
 def enqueue(name: str, *, user_id: int | None = None, key: str | None = None, title: str = "",
-            next_url: str = "", **args: Any) -> Job:
-    """Record a job and hand it to the queue; an unfinished job with the same ``key`` is returned instead."""
+            next_url: str = "", unique_key: bool = False, **args: Any) -> Job:
+    """Record a job and hand it to the queue; an unfinished job with the same ``key`` is returned instead.
+
+    ``unique_key``: the caller guarantees no other job has this key (it holds the only claim on the work), so the
+    look-up is skipped (a submit at the bell: one statement less).
+    """
     if name not in REGISTRY:
         raise KeyError(f"no job named {name}")
-    if key is not None:
+    if key is not None and not unique_key:
         running = db.session.scalar(sa.select(Job).where(Job.key == key, Job.status.in_(("queued", "running")))
                                     .order_by(Job.id.desc()))
         if running is not None:
             return running
     job = Job(name=name, args=args, key=key, title=title, next_url=next_url, user_id=user_id)
     db.session.add(job)
+    db.session.flush()
+    job_id = job.id  # before the commit expires it (reading it after would be a query)
     db.session.commit()
-    job_id = job.id
     if _inline():
         run(job_id)
         db.session.expire_all()

@@ -251,3 +251,38 @@ def test_autosave_stays_one_statement_with_the_rate_limits_on(database_url):
         assert len(log.statements) == 1, log.statements
     with limited.app_context():
         db.engine.dispose()
+
+
+def test_submit_reads_the_attempt_once_and_never_reads_a_job(app, student):
+    """What a submit at the bell sends: the attempt read once, no job look-ups, no deferred-learning or
+    expired-exam queries (its result page runs those)."""
+    attempt_id = start_exam(student, {**SMALL, "count_term_definition": 0})
+    token = csrf_token(student, f"/exam/{attempt_id}/confirm")
+    app.config["JOBS_INLINE"] = False  # the learning job goes to the worker thread, outside this request's count
+    import threading
+
+    request_thread, ours = threading.get_ident(), []
+
+    def record(_conn, _cursor, statement, *_args):
+        if threading.get_ident() == request_thread:  # the request's statements, not the job thread's
+            ours.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = student.post(f"/exam/{attempt_id}/submit", data={"csrf_token": token})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 302
+    reads_of_attempt = [s for s in ours if s.startswith("SELECT exam_attempt.id")]
+    assert len(reads_of_attempt) == 1, reads_of_attempt
+    assert sum(s.startswith("INSERT INTO job") for s in ours) == 1
+    assert not [s for s in ours if s.startswith("SELECT job.") and "job.key" in s.split("WHERE")[-1]]
+    # (plus one INSERT per question left blank: this paper was handed in empty)
+    assert len([s for s in ours if not s.startswith("INSERT INTO exam_answer")]) <= 9, "\n".join(s[:90] for s in ours)
+    with app.app_context():
+        from app import jobs as job_queue
+
+        job = db.session.scalar(sa.select(Job).where(Job.key == f"exam-learning:{attempt_id}"))
+        assert job_queue.wait(job.id, timeout=30).status == "done"

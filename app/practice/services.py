@@ -516,7 +516,8 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
         # the 错题本, FSRS cards and statistics follow on the job queue, so a class submitting at the bell waits only
         # for its grades (this commits the grading with the job's row); withheld feedback feeds nothing until the
         # policy allows (app/exam_integrity.apply_deferred_learning)
-        jobs.enqueue(EXAM_LEARNING_JOB, attempt_id=attempt.id, user_id=attempt.user_id,
+        # (the claim above is this attempt's only one: no other job can have its key)
+        jobs.enqueue(EXAM_LEARNING_JOB, attempt_id=attempt.id, user_id=attempt.user_id, unique_key=True,
                      key=f"exam-learning:{attempt.id}", title="根据模拟考试更新错题本与复习计划")
     return True
 
