@@ -471,7 +471,6 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
         orm.load_only(Item.id, Item.type, Item.version, *(getattr(Item, f) for f in CONTENT_FIELDS)),
         orm.lazyload(Item.topics), orm.lazyload(Item.sources)))}
     answers = _answers_now(attempt)
-    seen = _snapshot(answers)  # values, not the rows: the re-read below refreshes the same row objects
     graded = _grade_paper(attempt, items, answers, cutoff, closed_by)
     claimed = db.session.execute(sa.update(ExamAttempt).where(ExamAttempt.id == attempt.id,
                                                               ExamAttempt.status == "open")
@@ -479,39 +478,44 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
     if claimed != 1:
         db.session.rollback()
         return False
-    answers = _answers_now(attempt)
-    if _snapshot(answers) != seen:
-        graded = _grade_paper(attempt, items, answers, cutoff, closed_by)
+    # from here to the commit the database's write lock is held (SQLite): plain statements, no unit of work
+    again = _answers_now(attempt)
+    if _snapshot(again) != _snapshot(answers):
+        answers, graded = again, _grade_paper(attempt, items, again, cutoff, closed_by)
     when = now()
     # the 错题本 and FSRS show keys: fed now only when the feedback policy already lets the student see them
     # (otherwise app/exam_integrity.py feeds them once it does; a ``never`` policy never feeds them)
     feed = policy_allows_feedback(attempt)
     total = 0.0
-    records = []
+    records, scored, blanks = [], [], []
     for position, version, item, value, blank, result, points in graded:
         row = answers.get(position)
+        pending = attempt.assignment_id is not None and not blank and result.detail.get("verdict") == "review"
         if row is None:
-            row = ExamAnswer(attempt_id=attempt.id, position=position, answer=None, flagged=False, saved_at=when)
-            db.session.add(row)
-        elif value is None and row.answer is not None:
-            row.answer = None  # saved after the deadline: the paper is graded as it stood at the deadline
-        row.score = points
-        if attempt.assignment_id is not None and not blank and result.detail.get("verdict") == "review":
-            row.review_status = "pending"  # the instructor's grading queue decides (app/assignments/review.py)
+            blanks.append({"attempt_id": attempt.id, "position": position, "answer": None, "flagged": False,
+                           "saved_at": when, "score": points, "review_status": "pending" if pending else None})
+        else:
+            # an answer saved after the deadline is dropped: the paper is graded as it stood at the deadline;
+            # the instructor's grading queue decides answers the grader sent to review (app/assignments/review.py)
+            update = {"id": row.id, "score": points, "review_status": "pending" if pending else row.review_status}
+            if value is None and row.answer is not None:
+                update["answer"] = None
+            scored.append(update)
         total += points
         records.append({"user_id": attempt.user_id, "item_id": item.id, "item_version": version,
                         "mode": "exam", "exam_id": attempt.id, "answer": value, "score": result.score,
                         "correct": result.correct, "detail": result.detail,
                         "created_at": when})
+    if scored:
+        db.session.execute(sa.update(ExamAnswer), scored)  # bulk UPDATE by primary key: one executemany
+    if blanks:
+        db.session.execute(sa.insert(ExamAnswer), blanks)
     if records:
         db.session.execute(sa.insert(ResponseRecord), records)  # one executemany, no ORM objects
     ended = now()
-    attempt.submitted_at = min(ended, cutoff) if cutoff else ended
-    attempt.score = round_score(total)
-    attempt.status = "graded"
-    attempt.closed_by = closed_by
-    attempt.learning_applied = False  # set by apply_exam_learning
-    db.session.flush()
+    db.session.execute(sa.update(ExamAttempt).where(ExamAttempt.id == attempt.id).values(
+        submitted_at=min(ended, cutoff) if cutoff else ended, score=round_score(total), status="graded",
+        closed_by=closed_by, learning_applied=False))  # learning_applied: set by apply_exam_learning
     if feed:
         # the 错题本, FSRS cards and statistics follow on the job queue, so a class submitting at the bell waits only
         # for its grades (this commits the grading with the job's row); withheld feedback feeds nothing until the
@@ -522,18 +526,19 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
     return True
 
 
-def _answers_now(attempt: ExamAttempt) -> dict[int, ExamAnswer]:
-    """The attempt's saved answers as the database has them now (the session's copies refreshed)."""
-    rows = db.session.scalars(sa.select(ExamAnswer).where(ExamAnswer.attempt_id == attempt.id)
-                              .execution_options(populate_existing=True))
+def _answers_now(attempt: ExamAttempt) -> dict[int, Any]:
+    """The attempt's saved answers as the database has them now: rows of (id, position, answer, saved_at,
+    review_status), not ORM objects."""
+    rows = db.session.execute(sa.select(ExamAnswer.id, ExamAnswer.position, ExamAnswer.answer, ExamAnswer.saved_at,
+                                        ExamAnswer.review_status).where(ExamAnswer.attempt_id == attempt.id))
     return {row.position: row for row in rows}
 
 
-def _snapshot(answers: dict[int, ExamAnswer]) -> dict[int, tuple[Any, Any]]:
+def _snapshot(answers: dict[int, Any]) -> dict[int, tuple[Any, Any]]:
     return {position: (row.answer, row.saved_at) for position, row in answers.items()}
 
 
-def _grade_paper(attempt: ExamAttempt, items: dict[int, Item], answers: dict[int, ExamAnswer],
+def _grade_paper(attempt: ExamAttempt, items: dict[int, Item], answers: dict[int, Any],
                  cutoff: datetime | None, closed_by: str) -> list[tuple[Any, ...]]:
     """(position, version, item, graded value, blank, result, points) for each question of the paper (reads only)."""
     out = []
