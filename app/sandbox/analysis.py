@@ -108,8 +108,11 @@ def _read_customers(sandbox: Sandbox) -> dict[str, np.ndarray]:
 
 
 def compute_metrics(customers: dict[str, np.ndarray], orders: dict[str, np.ndarray], as_of: date,
-                    months: int) -> dict[str, np.ndarray]:
-    """RFM (rank_first), value tier (by observed profit) and inferred stage of every customer."""
+                    months: int, volume: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """RFM (rank_first), value tier (by observed profit) and inferred stage of every customer.
+
+    ``volume``: the customers x months order counts (``monthly_volume``) when the caller has them already.
+    """
     from simulations.analytics import (
         infer_stage,
         month_index,
@@ -130,7 +133,8 @@ def compute_metrics(customers: dict[str, np.ndarray], orders: dict[str, np.ndarr
     np.minimum.at(first, pos, days)
     np.maximum.at(last, pos, days)
     has = raw["frequency"] > 0
-    volume = monthly_volume(ids, orders["customer_id"], orders["day"], as_of, months)
+    if volume is None:
+        volume = monthly_volume(ids, orders["customer_id"], orders["day"], as_of, months)
     acquired = month_index(customers["acquired_on"], as_of, months)
     stage = infer_stage(volume, acquired)
     return {
@@ -252,11 +256,15 @@ def tier_summary(sandbox: Sandbox) -> list[dict[str, Any]]:
 
 
 def lifecycle_from(stage: np.ndarray, ids: np.ndarray, orders: dict[str, np.ndarray], as_of: date,
-                   months: int) -> dict[str, Any]:
-    """Stage counts, each stage's mean monthly orders per customer over the history, and the last 3 months."""
+                   months: int, volume: np.ndarray | None = None) -> dict[str, Any]:
+    """Stage counts, each stage's mean monthly orders per customer over the history, and the last 3 months.
+
+    ``volume``: ``monthly_volume`` of these ids and orders when the caller has it already.
+    """
     from simulations.analytics import monthly_volume
 
-    volume = monthly_volume(ids, orders["customer_id"], orders["day"], as_of, months)
+    if volume is None:
+        volume = monthly_volume(ids, orders["customer_id"], orders["day"], as_of, months)
     counts, curves, recent = {}, {}, {}
     for name in STAGE_ORDER:
         mask = stage == name
@@ -391,14 +399,23 @@ def satisfaction(sandbox: Sandbox) -> dict[str, Any]:
 DEFAULT_RULES = ((0.005, 0.1), (0.01, 0.1), (0.005, 0.2), (0.01, 0.2))
 
 
-def precompute(sandbox: Sandbox, tables: dict[str, dict[str, Any]]) -> None:
-    """Compute the heavy analyses from the arrays just stored and persist them (no read-back of the orders)."""
+def precompute(sandbox: Sandbox, tables: dict[str, dict[str, Any]], metrics: dict[str, np.ndarray] | None = None,
+               volume: np.ndarray | None = None) -> None:
+    """Compute the heavy analyses from the generated arrays and persist them (no read-back of the orders).
+
+    ``metrics`` (``compute_metrics``) and ``volume`` (``monthly_volume``), when given, are the very arrays the
+    sandbox's file gets (or has) as ``customer_metrics``; without them the stages are read from the file.
+    """
     o, lines, s = tables["orders"], tables["order_lines"], tables["surveys"]
     orders = {"customer_id": np.asarray(o["customer_id"], dtype="int64"),
               "day": np.asarray(o["ordered_on"], dtype="datetime64[D]")}
-    data = customers(sandbox)  # from the file's customer_metrics, written just before
+    if metrics is None:
+        data = customers(sandbox)  # from the file's customer_metrics
+        stage, ids = data["stage"], data["id"]
+    else:
+        stage, ids = metrics["stage"], np.asarray(metrics["customer_id"], dtype="int64")
     as_of, months = as_of_of(sandbox.params), int(sandbox.params.get("months") or 24)
-    _save(sandbox.id, sandbox.version, "lifecycle", lifecycle_from(data["stage"], data["id"], orders, as_of, months))
+    _save(sandbox.id, sandbox.version, "lifecycle", lifecycle_from(stage, ids, orders, as_of, months, volume))
     names = {int(i): str(n) for i, n in zip(tables["products"]["id"], tables["products"]["name"], strict=True)}
     # One mining pass at the lowest thresholds; the stricter threshold pairs are subsets of its rules.
     low_support, low_confidence = min(s for s, _ in DEFAULT_RULES), min(c for _, c in DEFAULT_RULES)

@@ -130,13 +130,19 @@ def create_sandbox(*, class_id: int | None, customers: int, months: int, seed: i
     return build(sandbox.id, progress)
 
 
-BUILD_STEPS = 12  # progress units: generate 3, metrics 1, the eight tables + metrics 6, analyses 2
+BUILD_STEPS = 12  # progress units: generate 3, metrics and analyses 2, the eight tables + metrics 6, the rest 1
 
 
 def build(sandbox_id: int, progress: Progress | None = None) -> Sandbox:
-    """Generate the sandbox's company from its parameters and seed, write its file, precompute its analyses."""
+    """Generate the sandbox's company from its parameters and seed, precompute its analyses, write its file.
+
+    Everything that needs the whole company in memory (its hash, the hidden truth, the per-customer metrics and
+    the heavy analyses) is done first; then the tables are written one by one and each is freed once written,
+    so the build's peak memory is the generator's, not the generator's plus the file writer's.
+    """
     from app.sandbox.analysis import compute_metrics, precompute
     from simulations import data_hash, generate
+    from simulations.analytics import monthly_volume
 
     sandbox = db.session.get(Sandbox, sandbox_id)
     if sandbox is None:
@@ -149,29 +155,36 @@ def build(sandbox_id: int, progress: Progress | None = None) -> Sandbox:
         report(3, BUILD_STEPS, "正在计算每位客户的 RFM、价值层级与生命周期……")
         tables = company.tables
         c, o = tables["customers"], tables["orders"]
+        volume = monthly_volume(c["id"], o["customer_id"], o["ordered_on"], params.as_of, params.months)
         metrics = compute_metrics({"id": c["id"], "acquired_on": c["acquired_on"]},
                                   {"customer_id": o["customer_id"], "day": o["ordered_on"], "amount": o["amount"],
-                                   "cost": o["cost"]}, params.as_of, params.months)
-        written = [4]
+                                   "cost": o["cost"]}, params.as_of, params.months, volume=volume)
+        hashed = str(data_hash(company))[:64]
+        db.session.merge(SandboxTruth(sandbox_id=sandbox_id, blob=store.pack_truth(company.truth)))
+        db.session.commit()
+        report(4, BUILD_STEPS, "正在预先计算分析页面……")
+        precompute(sandbox, tables, metrics=metrics, volume=volume)
+        del volume
+        written = [5.0]
 
         def wrote(table: str, rows: int) -> None:
-            written[0] += 6 / (len(tables) + 1)
+            written[0] += 6 / n_tables
             report(int(written[0]), BUILD_STEPS, f"已写入 {TABLE_LABELS.get(table, table)} {rows:,} 行")
 
         # order lines carry their order's customer, so the 360° page finds them in one row group of the file
-        lines = tables["order_lines"]
-        lines = {**lines, "customer_id": o["customer_id"][np.searchsorted(o["id"], lines["order_id"])]}
-        counts = store.write(sandbox_id, version, {**tables, "order_lines": lines, store.METRICS: metrics}, wrote,
-                             derived={"customer_list": CUSTOMER_LIST})
-        del lines
+        to_write = {name: dict(columns) for name, columns in tables.items()}
+        line_order = to_write["order_lines"]["order_id"]
+        row = (line_order - 1 if np.array_equal(o["id"], np.arange(1, o["id"].size + 1))  # ids are 1..n in row order
+               else np.searchsorted(o["id"], line_order))
+        to_write["order_lines"]["customer_id"] = o["customer_id"][row]
+        del line_order, row
+        to_write[store.METRICS] = metrics
+        n_tables = len(to_write)
+        del company, tables, c, o, metrics  # from here on, only to_write holds the arrays: write frees them
+        counts = store.write(sandbox_id, version, to_write, wrote, derived={"customer_list": CUSTOMER_LIST})
         counts.pop(store.METRICS, None)
-        del metrics
-        report(10, BUILD_STEPS, "正在预先计算分析页面……")
-        db.session.merge(SandboxTruth(sandbox_id=sandbox_id, blob=store.pack_truth(company.truth)))
-        db.session.commit()
-        precompute(sandbox, tables)
         sandbox.counts = counts
-        sandbox.data_hash = str(data_hash(company))[:64]
+        sandbox.data_hash = hashed
         sandbox.status = "ready"
         sandbox.ready_at = now()
         db.session.commit()
@@ -180,6 +193,8 @@ def build(sandbox_id: int, progress: Progress | None = None) -> Sandbox:
         db.session.rollback()
         store.delete_version(sandbox_id, version)
         db.session.execute(sa.delete(SandboxTruth).where(SandboxTruth.sandbox_id == sandbox_id))
+        db.session.execute(sa.delete(SbAnalysisCache).where(SbAnalysisCache.sandbox_id == sandbox_id,
+                                                            SbAnalysisCache.version == version))
         failed = db.session.get(Sandbox, sandbox_id)
         if failed is not None:
             failed.status = "failed"
