@@ -30,7 +30,7 @@ EPOCH = np.datetime64("1970-01-01", "D")
 def _ranks(values: FloatArray, tie_rule: TieRule) -> FloatArray:
     """Return 1-based ascending ranks: ties by input order ("rank_first") or shared average ("average_rank")."""
     n = values.size
-    order = np.argsort(values, kind="stable")
+    order = np.argsort(_small_key(values), kind="stable")
     ranks = np.empty(n, dtype=np.float64)
     ranks[order] = np.arange(1, n + 1, dtype=np.float64)
     if tie_rule == "rank_first":
@@ -43,6 +43,26 @@ def _ranks(values: FloatArray, tie_rule: TieRule) -> FloatArray:
     group = np.repeat(np.arange(first.size), counts)
     ranks[order] = average[group]
     return ranks
+
+
+def _small_key(values: FloatArray) -> npt.NDArray[Any]:
+    """Values as 16-bit keys in the same order, ties kept, when they are whole numbers (or ±inf) within a span of
+    65,000 (order counts, days): numpy sorts those by radix, stably, 10x faster; other values come back as given.
+    """
+    if values.size == 0:
+        return values
+    finite = np.isfinite(values)
+    if np.isnan(values).any() or not finite.any():
+        return values
+    low, high = float(values[finite].min()), float(values[finite].max())
+    if high - low > 65_000 or not np.array_equal(values[finite], np.floor(values[finite])):
+        return values
+    key = np.where(finite, values - low + 1, np.where(values > 0, high - low + 2, 0))  # -inf first, +inf last
+    return key.astype(np.uint16)
+
+
+# the cell code r*100 + f*10 + m as text, looked up (what .astype(str) of the int64 codes gives, dtype <U21 too)
+_CELL_CODES = np.array([str(i) for i in range(1000)], dtype="<U21")
 
 
 def quintile_scores(values: npt.ArrayLike, higher_is_better: bool = True,
@@ -86,7 +106,7 @@ def rfm_scores(recency_days: npt.ArrayLike, frequency: npt.ArrayLike, monetary: 
     m = quintile_scores(monetary, higher_is_better=True, tie_rule=tie_rule)
     if not r.size == f.size == m.size:
         raise ValueError("recency, frequency and monetary must have the same length")
-    cell = (r * 100 + f * 10 + m).astype(str)
+    cell = _CELL_CODES[r * 100 + f * 10 + m]
     return {"r": r, "f": f, "m": m, "cell": cell}
 
 
@@ -240,7 +260,9 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
     退化期回落"; seed 000_c565d983a41da886.txt: "当客户与企业的业务交易量逐渐下降或急剧下降,客户自身的总业务量并未
     下降时,说明客户已进入衰退期".
     """
-    volume = np.asarray(monthly_volume, dtype=np.float64)
+    volume = np.asarray(monthly_volume)
+    if volume.dtype.kind not in "iub":  # order counts stay integers: their sums below are exact prefix sums
+        volume = np.asarray(volume, dtype=np.float64)
     if volume.ndim != 2:
         raise ValueError("monthly_volume must be a customers x months matrix")
     n, months = volume.shape
@@ -254,26 +276,42 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
     age = months - start  # months since acquisition, counting the last month
 
     # Returning customers: the run restarts at an order that follows min_quiet_months empty months.
-    idle = np.concatenate([np.zeros((n, 1)), np.cumsum(~active, axis=1)], axis=1)  # idle[:, j] = zeros before j
+    # (small integer types: the same counts with a quarter of the memory traffic)
+    small = np.int16 if months < 2**15 - 1 else np.int64
+    idle = np.zeros((n, months + 1), dtype=small)  # idle[:, j] = empty months before month j
+    np.cumsum(~active, axis=1, dtype=small, out=idle[:, 1:])
     q = min_quiet_months
     restart_at = np.zeros((n, months), dtype=bool)
     if months > q:
         restart_at[:, q:] = ((idle[:, q:months] - idle[:, : months - q]) >= q) & active[:, q:]
-    restart_at &= m > np.maximum(start, 0)[:, None]
-    restart = np.where(restart_at, m, -1).max(axis=1)
+    restart_at &= m.astype(small) > np.clip(start, 0, months).astype(small)[:, None]
+    restart = np.where(restart_at, m.astype(small), small(-1)).max(axis=1).astype(np.int64)
     returning = restart >= 0
     run_start = np.where(returning, restart, np.maximum(start, 0))
     run_age = months - run_start
 
     span = np.maximum(last - run_start + 1, 1)
-    in_run = (m >= run_start[:, None]) & (m <= last[:, None])
-    rate = np.where(in_run, volume, 0.0).sum(axis=1) / span
+    settled_from = run_start + 3  # the settled months: run_start + 3 <= month < months - 3
+    n_settled = np.maximum(months - 3 - np.maximum(settled_from, 0), 0)
+    if volume.dtype.kind in "iub":
+        # sums over month ranges as differences of prefix sums (exact for integers, so the same floats)
+        total = np.zeros((n, months + 1), dtype=np.int64)
+        np.cumsum(volume, axis=1, dtype=np.int64, out=total[:, 1:])
+        rows = np.arange(n)
+        in_run = np.where(last >= run_start, total[rows, last + 1] - total[rows, np.minimum(run_start, months)], 0)
+        settled_end = max(months - 3, 0)
+        settled_sum = np.where(n_settled > 0,
+                               total[:, settled_end] - total[rows, np.minimum(np.maximum(settled_from, 0), months)], 0)
+        rate = in_run.astype(np.float64) / span
+        level = settled_sum.astype(np.float64) / np.maximum(n_settled, 1)
+        recent = (total[:, months] - total[:, max(months - 3, 0)]).astype(np.float64)
+    else:
+        in_months = (m >= run_start[:, None]) & (m <= last[:, None])
+        rate = np.where(in_months, volume, 0.0).sum(axis=1) / span
+        settled = (m >= settled_from[:, None]) & (m < months - 3)
+        level = np.where(settled, volume, 0.0).sum(axis=1) / np.maximum(n_settled, 1)
+        recent = volume[:, max(months - 3, 0):].sum(axis=1)
     churned = ~any_order | ((quiet >= q) & (np.exp(-rate * quiet) < quiet_probability))
-
-    settled = (m >= run_start[:, None] + 3) & (m < months - 3)
-    n_settled = settled.sum(axis=1)
-    level = np.where(settled, volume, 0.0).sum(axis=1) / np.maximum(n_settled, 1)
-    recent = volume[:, max(months - 3, 0):].sum(axis=1)
     expected = level * min(3, months)
     declining = (n_settled >= 3) & (expected >= min_expected) & (recent < decline_ratio * expected)
 

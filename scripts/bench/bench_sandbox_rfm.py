@@ -49,7 +49,7 @@ def pandas_metrics(sandbox, as_of, months):
     orders["month"] = orders["ordered_on"].dt.year * 12 + orders["ordered_on"].dt.month - 1 - first_month
     window = orders[(orders["month"] >= 0) & (orders["month"] < months)]
     volume = (window.groupby(["customer_id", "month"]).size().unstack(fill_value=0)
-              .reindex(index=customers["id"], columns=range(months), fill_value=0).to_numpy(dtype=float))
+              .reindex(index=customers["id"], columns=range(months), fill_value=0).to_numpy())  # integer counts
     acquired_on = pd.to_datetime(customers["acquired_on"])
     acquired = (acquired_on.dt.year * 12 + acquired_on.dt.month - 1 - first_month).to_numpy()
     stage = infer_stage(volume, acquired)
