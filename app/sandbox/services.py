@@ -375,17 +375,43 @@ class Page:
         return self.page + 1
 
 
+LIST_COLUMNS = "id, name, phone, city, company, kind, n_orders, revenue, last_order_on, rfm, tier, stage"
+
+
 def customer_page(sandbox: Sandbox, filters: dict[str, str], sort: str = "id", page: int = 1,
                   per_page: int | None = None) -> Page:
-    """One page of the customer list (filter, sort, LIMIT/OFFSET; one COUNT) from the sandbox's file."""
+    """One page of the customer list (filter, sort, LIMIT/OFFSET and the count) from the sandbox's file.
+
+    With filters, one scan gives the page and the count (``count(*) OVER ()``), instead of a COUNT and a page
+    that each test every row (a phone-number fragment against three text columns). Without filters, the count
+    is the table's and a page in name order is a range of ``name_order`` (1..n): no sort of 100,000 names.
+    """
     per_page = per_page or current_app.config.get("ITEMS_PER_PAGE", 20)
     where, params = _where(filters)
-    total = int(store.scalar(sandbox, f"SELECT count(*) FROM customer_list WHERE {where}", params) or 0)
-    page = max(1, min(page, max(1, math.ceil(total / per_page))))
     order = SORTS.get(sort, SORTS["id"])[1]
-    rows = store.rows(sandbox, f"SELECT id, name, phone, city, company, kind, n_orders, revenue, last_order_on, rfm, "
-                               f"tier, stage FROM customer_list WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
-                      [*params, per_page, (page - 1) * per_page])
+    page = max(1, page)
+    if not filters:
+        total = int(store.scalar(sandbox, "SELECT count(*) FROM customer_list") or 0)
+        page = max(1, min(page, max(1, math.ceil(total / per_page))))
+        if order == "name_order":  # positions in name order are 1..total, each once
+            rows = store.rows(sandbox, f"SELECT {LIST_COLUMNS} FROM customer_list WHERE name_order > ? "
+                                       "AND name_order <= ? ORDER BY name_order",
+                              [(page - 1) * per_page, page * per_page])
+        else:
+            rows = store.rows(sandbox, f"SELECT {LIST_COLUMNS} FROM customer_list ORDER BY {order} LIMIT ? OFFSET ?",
+                              [per_page, (page - 1) * per_page])
+        return Page(rows, page, per_page, total)
+    query = (f"SELECT {LIST_COLUMNS}, count(*) OVER () AS matching FROM customer_list WHERE {where} "
+             f"ORDER BY {order} LIMIT ? OFFSET ?")
+    rows, total = store.rows_and_count(sandbox, query, [*params, per_page, (page - 1) * per_page])
+    if total is None:  # nothing matches, or the page is past the last one: count, then show the last page
+        total = int(store.scalar(sandbox, f"SELECT count(*) FROM customer_list WHERE {where}", params) or 0)
+        last = max(1, math.ceil(total / per_page))
+        if page > last and total:
+            page = last
+            rows, _ = store.rows_and_count(sandbox, query, [*params, per_page, (page - 1) * per_page])
+        else:
+            page = min(page, last)
     return Page(rows, page, per_page, total)
 
 

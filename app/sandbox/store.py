@@ -228,6 +228,17 @@ def rows(sandbox: Any, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return [make(*r) for r in cur.fetchall()]
 
 
+def rows_and_count(sandbox: Any, sql: str, params: Sequence[Any] = ()) -> tuple[list[Any], int | None]:
+    """The rows of a query whose last column is a count (``count(*) OVER ()``): the rows without that column,
+    and the count (None when there is no row)."""
+    with cursor(sandbox) as cur:
+        cur.execute(sql, list(params))
+        names = [d[0] for d in cur.description][:-1]
+        make = _row_type(names)
+        fetched = cur.fetchall()
+    return [make(*r[:-1]) for r in fetched], (int(fetched[0][-1]) if fetched else None)
+
+
 def one(sandbox: Any, sql: str, params: Sequence[Any] = ()) -> Any:
     found = rows(sandbox, sql, params)
     return found[0] if found else None
