@@ -122,7 +122,7 @@ def draw_lines(rng: np.random.Generator, sc: Scenario, items: list[catalog.Item]
         add = np.flatnonzero(has_a & ~has_b & (rng.random(n_orders) < q))
         added.append(add * p + b)
     extra = np.concatenate(added) if added else np.zeros(0, dtype=np.int64)
-    tagged = np.sort(np.concatenate([keys * 2, extra * 2 + 1]))
+    tagged = np.sort(np.concatenate([keys * 2, extra * 2 + 1]), kind="stable")  # two sorted runs: merged in linear time
     addon = (tagged & 1).astype(bool)
     line_order, line_product = np.divmod(tagged >> 1, p)
     return line_order, line_product, addon

@@ -400,6 +400,26 @@ def test_infer_stage_on_clear_patterns() -> None:
                                                          "潜在客户"]
 
 
+def test_bucketed_search_equals_searchsorted() -> None:
+    """The generator's category draws look most needles up by bucket: the same indices as np.searchsorted."""
+    from simulations.common import BUCKETS, search_right
+
+    rng = np.random.default_rng(9)
+    for trial in range(30):
+        groups, k = int(rng.integers(1, 6)), int(rng.integers(1, 80))
+        weights = rng.random((groups, k)) ** 4 * (rng.random((groups, k)) < 0.8)  # tiny and empty categories
+        weights[:, 0] += 1e-9
+        cdf = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
+        cdf[:, -1] = 1.0
+        haystack = (np.arange(groups)[:, None] + cdf).ravel()
+        if trial % 3 == 0:  # values on bucket edges, and needles equal to haystack values
+            haystack = np.sort(np.concatenate([haystack, rng.integers(0, groups * BUCKETS, 20) / BUCKETS]))
+        needles = rng.integers(0, groups, 20_000) + rng.random(20_000)
+        needles[:200] = rng.choice(haystack, 200)
+        needles[200:300] = rng.integers(0, groups * BUCKETS, 100) / BUCKETS
+        np.testing.assert_array_equal(search_right(haystack, needles), np.searchsorted(haystack, needles, side="right"))
+
+
 def test_infer_stage_on_integer_counts_equals_the_masked_float_sums() -> None:
     """Integer counts take prefix sums; float volumes the masked row sums: the same stage for every customer."""
     rng = np.random.default_rng(5)
