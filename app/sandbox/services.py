@@ -181,6 +181,7 @@ def build(sandbox_id: int, progress: Progress | None = None) -> Sandbox:
         to_write[store.METRICS] = metrics
         n_tables = len(to_write)
         del company, tables, c, o, metrics  # from here on, only to_write holds the arrays: write frees them
+        report(5, BUILD_STEPS, "正在写入数据文件……")
         counts = store.write(sandbox_id, version, to_write, wrote, derived={"customer_list": CUSTOMER_LIST})
         counts.pop(store.METRICS, None)
         sandbox.counts = counts
