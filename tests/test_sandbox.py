@@ -174,6 +174,29 @@ def test_data_file_is_written_whole_and_deleted_with_the_sandbox(app, world):
         assert not path.exists()
 
 
+def test_a_build_that_fails_while_writing_leaves_nothing_behind(app, monkeypatch):
+    """Analyses are computed before the file is written: a failed write takes them (and the truth) with it."""
+    from app.models.sandbox import SandboxTruth, SbAnalysisCache
+    from app.sandbox import services as svc
+    from app.sandbox import store
+
+    def broken_disk(*args, **kwargs):
+        raise OSError("磁盘已满")
+
+    with app.app_context():
+        sandbox = svc.new_sandbox(class_id=None, customers=300, months=12, seed=3)
+        monkeypatch.setattr(store, "write", broken_disk)
+        with pytest.raises(OSError):
+            svc.build(sandbox.id)
+        sandbox = db.session.get(Sandbox, sandbox.id)
+        assert sandbox.status == "failed" and not store.exists(sandbox)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SbAnalysisCache)
+                                 .where(SbAnalysisCache.sandbox_id == sandbox.id)) == 0
+        assert db.session.get(SandboxTruth, sandbox.id) is None
+        monkeypatch.undo()
+        assert svc.build(sandbox.id).status == "ready"  # and building again works
+
+
 # -------------------------------------------------------------------------------------------------- pages
 
 def finish_exercises(app, sandbox_id: int, user_id: int) -> None:
