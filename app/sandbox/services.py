@@ -319,9 +319,12 @@ SORTS = {
     "acquired_on": ("获客日期", "acquired_on, id"),
 }
 # the customer list: customers with their metrics, joined once when the file is written (no join per page)
-# (with each customer's place in name order, so sorting by name reads one integer column, not 100,000 names)
-CUSTOMER_LIST = ("SELECT c.*, m.* EXCLUDE (customer_id), row_number() OVER (ORDER BY c.name, c.id) AS name_order "
-                 "FROM customers c LEFT JOIN customer_metrics m ON m.customer_id = c.id ORDER BY c.id")
+# (with each customer's place in name order, so sorting by name reads one integer column, not 100,000 names;
+# the places are numbered over (id, name) alone: sorting whole joined rows by name took twice as long)
+CUSTOMER_LIST = ("SELECT c.*, m.* EXCLUDE (customer_id), o.name_order FROM customers c "
+                 "LEFT JOIN customer_metrics m ON m.customer_id = c.id "
+                 "JOIN (SELECT id, row_number() OVER (ORDER BY name, id) AS name_order FROM customers) o ON o.id = c.id "
+                 "ORDER BY c.id")
 
 
 def clean_filters(args: Any) -> dict[str, str]:
