@@ -1,10 +1,11 @@
 """Benchmark: RFM + Pareto + value tiers + lifecycle stages from the raw orders, against pandas in the same run.
 
 Both sides start from the sandbox's stored orders and customers and compute the same figures: the app's fast
-path (``analysis.metrics_from_store``: per-customer and per-month aggregates in DuckDB over the file, quintiles,
-tiers and the stage rule in numpy; then the Pareto curve) and pandas (the orders read from the same file into a
-DataFrame, groupby, rank-based quintiles, pivot of monthly counts, the same stage rule). The two results are
-compared cell by cell. Also: counting distinct order ids in the association-rule precompute, np.unique against
+path (``analysis.metrics_from_store``: the orders read once through Arrow in the file's customer order, segment
+reductions per customer and one bincount of (customer, month) cells in numpy, quintiles, tiers and the stage rule;
+then the Pareto curve) and pandas (the orders read from the same file into a DataFrame, groupby, rank-based
+quintiles, a pivot of monthly counts, the same tier and stage functions). The two results are compared cell by
+cell. Also: counting distinct order ids in the association-rule precompute, np.unique against
 counting changes between neighbours.
 
     .venv/bin/python scripts/bench/bench_sandbox_rfm.py --customers 100000
