@@ -268,24 +268,40 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
     n, months = volume.shape
     m = np.arange(months)[None, :]
     active = volume > 0
-    any_order = active.any(axis=1)
-    last = np.where(any_order, months - 1 - np.argmax(active[:, ::-1], axis=1), -1)
+    q = min_quiet_months
+    bits = _month_bits(active) if q >= 0 else None
+    if bits is not None:
+        any_order = bits != 0
+        first = np.where(any_order, _high_bit(bits & (~bits + np.uint64(1))), months)  # the lowest bit
+        last = np.where(any_order, _high_bit(bits), -1)
+    else:
+        any_order = active.any(axis=1)
+        last = np.where(any_order, months - 1 - np.argmax(active[:, ::-1], axis=1), -1)
+        first = np.where(any_order, np.argmax(active, axis=1), months)
     quiet = months - 1 - last
-    first = np.where(any_order, np.argmax(active, axis=1), months)
     start = first if acquired_month is None else np.asarray(acquired_month, dtype=np.int64)
     age = months - start  # months since acquisition, counting the last month
 
     # Returning customers: the run restarts at an order that follows min_quiet_months empty months.
-    # (small integer types: the same counts with a quarter of the memory traffic)
-    small = np.int16 if months < 2**15 - 1 else np.int64
-    idle = np.zeros((n, months + 1), dtype=small)  # idle[:, j] = empty months before month j
-    np.cumsum(~active, axis=1, dtype=small, out=idle[:, 1:])
-    q = min_quiet_months
-    restart_at = np.zeros((n, months), dtype=bool)
-    if months > q:
-        restart_at[:, q:] = ((idle[:, q:months] - idle[:, : months - q]) >= q) & active[:, q:]
-    restart_at &= m.astype(small) > np.clip(start, 0, months).astype(small)[:, None]
-    restart = np.where(restart_at, m.astype(small), small(-1)).max(axis=1).astype(np.int64)
+    after = np.clip(start, 0, months)  # a restart comes after acquisition
+    if bits is not None:
+        # one bit per month: an order in month j after q empty months j-q..j-1 (none before month q)
+        restarts = bits.copy() if q < months else np.zeros(n, dtype=np.uint64)
+        empty = ~bits & np.uint64((1 << months) - 1)
+        for shift in range(1, min(q, months) + 1):
+            restarts &= empty << np.uint64(shift)
+        restarts &= ~((np.uint64(1) << (after.astype(np.uint64) + np.uint64(1))) - np.uint64(1))
+        restart = np.where(restarts != 0, _high_bit(restarts), -1)
+    else:
+        # (small integer types: the same counts with a quarter of the memory traffic)
+        small = np.int16 if months < 2**15 - 1 else np.int64
+        idle = np.zeros((n, months + 1), dtype=small)  # idle[:, j] = empty months before month j
+        np.cumsum(~active, axis=1, dtype=small, out=idle[:, 1:])
+        restart_at = np.zeros((n, months), dtype=bool)
+        if months > q:
+            restart_at[:, q:] = ((idle[:, q:months] - idle[:, : months - q]) >= q) & active[:, q:]
+        restart_at &= m.astype(small) > after.astype(small)[:, None]
+        restart = np.where(restart_at, m.astype(small), small(-1)).max(axis=1).astype(np.int64)
     returning = restart >= 0
     run_start = np.where(returning, restart, np.maximum(start, 0))
     run_age = months - run_start
@@ -294,17 +310,24 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
     settled_from = run_start + 3  # the settled months: run_start + 3 <= month < months - 3
     n_settled = np.maximum(months - 3 - np.maximum(settled_from, 0), 0)
     if volume.dtype.kind in "iub":
-        # sums over month ranges as differences of prefix sums (exact for integers, so the same floats)
-        total = np.zeros((n, months + 1), dtype=np.int64)
-        np.cumsum(volume, axis=1, dtype=np.int64, out=total[:, 1:])
+        # sums over month ranges as differences of prefix sums (exact for integers, so the same floats):
+        # total[j] = orders before month j; kept month by month when the counts come month-major (a column-major
+        # matrix: 24 vector additions), else one cumsum along each row
+        total = np.zeros((months + 1, n), dtype=np.int64)
+        if volume.flags.f_contiguous and not volume.flags.c_contiguous:
+            by_month = np.asarray(volume.T, dtype=np.int64)
+            for j in range(months):
+                np.add(total[j], by_month[j], out=total[j + 1])
+        else:
+            np.cumsum(volume, axis=1, dtype=np.int64, out=total[1:].T)
         rows = np.arange(n)
-        in_run = np.where(last >= run_start, total[rows, last + 1] - total[rows, np.minimum(run_start, months)], 0)
+        in_run = np.where(last >= run_start, total[last + 1, rows] - total[np.minimum(run_start, months), rows], 0)
         settled_end = max(months - 3, 0)
         settled_sum = np.where(n_settled > 0,
-                               total[:, settled_end] - total[rows, np.minimum(np.maximum(settled_from, 0), months)], 0)
+                               total[settled_end] - total[np.minimum(np.maximum(settled_from, 0), months), rows], 0)
         rate = in_run.astype(np.float64) / span
         level = settled_sum.astype(np.float64) / np.maximum(n_settled, 1)
-        recent = (total[:, months] - total[:, max(months - 3, 0)]).astype(np.float64)
+        recent = (total[months] - total[max(months - 3, 0)]).astype(np.float64)
     else:
         in_months = (m >= run_start[:, None]) & (m <= last[:, None])
         rate = np.where(in_months, volume, 0.0).sum(axis=1) / span
@@ -323,6 +346,23 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
     stage[churned] = "已流失"
     stage[~any_order] = PROSPECT
     return stage
+
+
+def _month_bits(active: BoolArray) -> npt.NDArray[np.uint64] | None:
+    """Each row's active months as the bits of one integer (bit j = month j), for histories of up to 52 months
+    (so that every such integer is exact as a float, see ``_high_bit``); None for longer ones."""
+    n, months = active.shape
+    if not 0 < months <= 52:
+        return None
+    packed = np.packbits(active, axis=1, bitorder="little")
+    eight = np.zeros((n, 8), dtype=np.uint8)
+    eight[:, : packed.shape[1]] = packed
+    return np.asarray(eight.view("<u8").ravel(), dtype=np.uint64)
+
+
+def _high_bit(values: npt.NDArray[np.uint64]) -> IntArray:
+    """The index of the highest set bit of positive integers below 2**53 (-1 for 0): frexp's exponent, exact."""
+    return np.asarray(np.frexp(values.astype(np.float64))[1] - 1, dtype=np.int64)
 
 
 def churn_rate(churned: npt.ArrayLike, segment_labels: npt.ArrayLike) -> dict[str, float]:

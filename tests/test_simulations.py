@@ -421,17 +421,19 @@ def test_bucketed_search_equals_searchsorted() -> None:
 
 
 def test_infer_stage_on_integer_counts_equals_the_masked_float_sums() -> None:
-    """Integer counts take prefix sums; float volumes the masked row sums: the same stage for every customer."""
+    """Integer counts take prefix sums (row- or month-major), float volumes the masked row sums; histories of up to
+    52 months are read as bit masks, longer ones as matrices: the same stage for every customer."""
     rng = np.random.default_rng(5)
     for trial in range(60):
-        n, months = int(rng.integers(1, 300)), int(rng.integers(1, 30))
+        n, months = int(rng.integers(1, 300)), int(rng.integers(1, 60))
         busy = rng.gamma(0.7, 1.0, (n, 1)) * (rng.random((n, months)) < rng.random((n, 1)))
         counts = rng.poisson(busy * 3 * rng.random((n, months)))
         acquired = rng.integers(-30, months + 2, n) if trial % 3 else None
-        quiet = int(rng.integers(1, 6))
+        quiet = int(rng.integers(0, 7))
         as_int = an.infer_stage(counts, acquired, min_quiet_months=quiet)
         as_float = an.infer_stage(counts.astype(float), acquired, min_quiet_months=quiet)
-        assert as_int.tolist() == as_float.tolist(), trial
+        month_major = an.infer_stage(np.asfortranarray(counts), acquired, min_quiet_months=quiet)
+        assert as_int.tolist() == as_float.tolist() == month_major.tolist(), trial
 
 
 def test_quintile_scores_of_whole_numbers_equal_a_plain_stable_sort() -> None:

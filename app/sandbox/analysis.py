@@ -197,9 +197,9 @@ def metrics_from_store(sandbox: Sandbox) -> dict[str, np.ndarray]:
     if who.size and day.min() < start_day:  # orders before the window are not counted
         window = day >= start_day
         who, day = who[window], day[window]
-    cells = month_of_day[day - start_day]
-    cells += (who - 1 if dense else np.searchsorted(ids, who)) * months
-    volume = np.bincount(cells, minlength=ids.size * months).reshape(ids.size, months)  # integer counts
+    cells = month_of_day[day - start_day] * ids.size  # month-major cells: infer_stage sums months as vectors
+    cells += who - 1 if dense else np.searchsorted(ids, who)
+    volume = np.bincount(cells, minlength=ids.size * months).reshape(months, ids.size).T  # integer counts
     acquired = month_index(customers_["acquired_on"], as_of, months)
     stage = infer_stage(volume, acquired)
     return {"customer_id": ids, "n_orders": frequency, "revenue": monetary, "profit": np.round(profit, 2),
