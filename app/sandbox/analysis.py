@@ -168,8 +168,7 @@ def metrics_from_store(sandbox: Sandbox) -> dict[str, np.ndarray]:
     ids = customers_["id"].astype("int64", copy=False)
     orders = store.arrays(sandbox, "SELECT customer_id, ordered_on, amount, cost FROM orders WHERE ordered_on <= ?",
                           [as_of])
-    who = orders["customer_id"].astype("int64", copy=False)
-    day = (orders["ordered_on"] - store.EPOCH).astype("int64")
+    who, day = orders["customer_id"].astype("int64", copy=False), orders["ordered_on"]  # day numbers (int32)
     amount, cost = orders["amount"], orders["cost"]
     if who.size and np.any(who[1:] < who[:-1]):
         order = np.argsort(who, kind="stable")
@@ -200,7 +199,7 @@ def metrics_from_store(sandbox: Sandbox) -> dict[str, np.ndarray]:
     cells = month_of_day[day - start_day] * ids.size  # month-major cells: infer_stage sums months as vectors
     cells += who - 1 if dense else np.searchsorted(ids, who)
     volume = np.bincount(cells, minlength=ids.size * months).reshape(months, ids.size).T  # integer counts
-    acquired = month_index(customers_["acquired_on"], as_of, months)
+    acquired = month_index(customers_["acquired_on"].astype("datetime64[D]"), as_of, months)
     stage = infer_stage(volume, acquired)
     return {"customer_id": ids, "n_orders": frequency, "revenue": monetary, "profit": np.round(profit, 2),
             "first_order_on": store.as_dates(first), "last_order_on": store.as_dates(last),

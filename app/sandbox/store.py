@@ -267,16 +267,20 @@ def arrays(sandbox: Any, sql: str, params: Sequence[Any] = ()) -> dict[str, np.n
     """The result of a query as numpy columns through Arrow, in the order the query gives its rows.
 
     For large numeric results: about four times quicker than ``columns`` (2 M orders x 4 columns: 25 ms against
-    100 ms); numbers keep their type, dates come as ``datetime64[D]``; a NULL becomes NaN in a float column and is
-    an error elsewhere (use ``columns`` for such results).
+    100 ms); numbers keep their type, dates come as int32 day numbers (since 1970-01-01, as in ``columns``); a NULL
+    becomes NaN in a float column and is an error elsewhere (use ``columns`` for such results).
     """
+    import pyarrow as pa
+
     with cursor(sandbox) as cur:
         table = cur.sql(sql, params=list(params)).to_arrow_table(batch_size=1 << 22)
     out = {}
     for name in table.column_names:
         column = table.column(name)
-        if column.null_count and not np.issubdtype(column.type.to_pandas_dtype(), np.floating):
+        if column.null_count and not pa.types.is_floating(column.type):
             raise ValueError(f"NULL in column {name}: read it with store.columns")
+        if pa.types.is_date32(column.type):
+            column = column.cast(pa.int32())  # the same 32-bit day numbers, no conversion
         out[name] = column.to_numpy()
     return out
 
