@@ -88,7 +88,9 @@ def quintile_scores(values: npt.ArrayLike, higher_is_better: bool = True,
     if x.size == 0:
         return np.zeros(0, dtype=np.int64)
     ranks = _ranks(x if higher_is_better else -x, tie_rule)
-    edges = np.quantile(ranks, [0.2, 0.4, 0.6, 0.8])
+    # rank_first ranks are 1..n in some order: the same quantiles, taken from 1..n in order (no partition)
+    edges = np.quantile(np.arange(1, x.size + 1, dtype=np.float64) if tie_rule == "rank_first" else ranks,
+                        [0.2, 0.4, 0.6, 0.8])
     return (1 + np.searchsorted(edges, ranks, side="left")).astype(np.int64)
 
 
