@@ -30,7 +30,7 @@ EPOCH = np.datetime64("1970-01-01", "D")
 def _ranks(values: FloatArray, tie_rule: TieRule) -> FloatArray:
     """Return 1-based ascending ranks: ties by input order ("rank_first") or shared average ("average_rank")."""
     n = values.size
-    order = np.argsort(values, kind="stable")
+    order = np.argsort(_small_key(values), kind="stable")
     ranks = np.empty(n, dtype=np.float64)
     ranks[order] = np.arange(1, n + 1, dtype=np.float64)
     if tie_rule == "rank_first":
@@ -43,6 +43,26 @@ def _ranks(values: FloatArray, tie_rule: TieRule) -> FloatArray:
     group = np.repeat(np.arange(first.size), counts)
     ranks[order] = average[group]
     return ranks
+
+
+def _small_key(values: FloatArray) -> npt.NDArray[Any]:
+    """Values as 16-bit keys in the same order, ties kept, when they are whole numbers (or ±inf) within a span of
+    65,000 (order counts, days): numpy sorts those by radix, stably, 10x faster; other values come back as given.
+    """
+    if values.size == 0:
+        return values
+    finite = np.isfinite(values)
+    if np.isnan(values).any() or not finite.any():
+        return values
+    low, high = float(values[finite].min()), float(values[finite].max())
+    if high - low > 65_000 or not np.array_equal(values[finite], np.floor(values[finite])):
+        return values
+    key = np.where(finite, values - low + 1, np.where(values > 0, high - low + 2, 0))  # -inf first, +inf last
+    return key.astype(np.uint16)
+
+
+# the cell code r*100 + f*10 + m as text, looked up (what .astype(str) of the int64 codes gives, dtype <U21 too)
+_CELL_CODES = np.array([str(i) for i in range(1000)], dtype="<U21")
 
 
 def quintile_scores(values: npt.ArrayLike, higher_is_better: bool = True,
@@ -68,7 +88,9 @@ def quintile_scores(values: npt.ArrayLike, higher_is_better: bool = True,
     if x.size == 0:
         return np.zeros(0, dtype=np.int64)
     ranks = _ranks(x if higher_is_better else -x, tie_rule)
-    edges = np.quantile(ranks, [0.2, 0.4, 0.6, 0.8])
+    # rank_first ranks are 1..n in some order: the same quantiles, taken from 1..n in order (no partition)
+    edges = np.quantile(np.arange(1, x.size + 1, dtype=np.float64) if tie_rule == "rank_first" else ranks,
+                        [0.2, 0.4, 0.6, 0.8])
     return (1 + np.searchsorted(edges, ranks, side="left")).astype(np.int64)
 
 
@@ -86,7 +108,7 @@ def rfm_scores(recency_days: npt.ArrayLike, frequency: npt.ArrayLike, monetary: 
     m = quintile_scores(monetary, higher_is_better=True, tie_rule=tie_rule)
     if not r.size == f.size == m.size:
         raise ValueError("recency, frequency and monetary must have the same length")
-    cell = (r * 100 + f * 10 + m).astype(str)
+    cell = _CELL_CODES[r * 100 + f * 10 + m]
     return {"r": r, "f": f, "m": m, "cell": cell}
 
 
@@ -240,40 +262,81 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
     退化期回落"; seed 000_c565d983a41da886.txt: "当客户与企业的业务交易量逐渐下降或急剧下降,客户自身的总业务量并未
     下降时,说明客户已进入衰退期".
     """
-    volume = np.asarray(monthly_volume, dtype=np.float64)
+    volume = np.asarray(monthly_volume)
+    if volume.dtype.kind not in "iub":  # order counts stay integers: their sums below are exact prefix sums
+        volume = np.asarray(volume, dtype=np.float64)
     if volume.ndim != 2:
         raise ValueError("monthly_volume must be a customers x months matrix")
     n, months = volume.shape
     m = np.arange(months)[None, :]
     active = volume > 0
-    any_order = active.any(axis=1)
-    last = np.where(any_order, months - 1 - np.argmax(active[:, ::-1], axis=1), -1)
+    q = min_quiet_months
+    bits = _month_bits(active) if q >= 0 else None
+    if bits is not None:
+        any_order = bits != 0
+        first = np.where(any_order, _high_bit(bits & (~bits + np.uint64(1))), months)  # the lowest bit
+        last = np.where(any_order, _high_bit(bits), -1)
+    else:
+        any_order = active.any(axis=1)
+        last = np.where(any_order, months - 1 - np.argmax(active[:, ::-1], axis=1), -1)
+        first = np.where(any_order, np.argmax(active, axis=1), months)
     quiet = months - 1 - last
-    first = np.where(any_order, np.argmax(active, axis=1), months)
     start = first if acquired_month is None else np.asarray(acquired_month, dtype=np.int64)
     age = months - start  # months since acquisition, counting the last month
 
     # Returning customers: the run restarts at an order that follows min_quiet_months empty months.
-    idle = np.concatenate([np.zeros((n, 1)), np.cumsum(~active, axis=1)], axis=1)  # idle[:, j] = zeros before j
-    q = min_quiet_months
-    restart_at = np.zeros((n, months), dtype=bool)
-    if months > q:
-        restart_at[:, q:] = ((idle[:, q:months] - idle[:, : months - q]) >= q) & active[:, q:]
-    restart_at &= m > np.maximum(start, 0)[:, None]
-    restart = np.where(restart_at, m, -1).max(axis=1)
+    after = np.clip(start, 0, months)  # a restart comes after acquisition
+    if bits is not None:
+        # one bit per month: an order in month j after q empty months j-q..j-1 (none before month q)
+        restarts = bits.copy() if q < months else np.zeros(n, dtype=np.uint64)
+        empty = ~bits & np.uint64((1 << months) - 1)
+        for shift in range(1, min(q, months) + 1):
+            restarts &= empty << np.uint64(shift)
+        restarts &= ~((np.uint64(1) << (after.astype(np.uint64) + np.uint64(1))) - np.uint64(1))
+        restart = np.where(restarts != 0, _high_bit(restarts), -1)
+    else:
+        # (small integer types: the same counts with a quarter of the memory traffic)
+        small = np.int16 if months < 2**15 - 1 else np.int64
+        idle = np.zeros((n, months + 1), dtype=small)  # idle[:, j] = empty months before month j
+        np.cumsum(~active, axis=1, dtype=small, out=idle[:, 1:])
+        restart_at = np.zeros((n, months), dtype=bool)
+        if months > q:
+            restart_at[:, q:] = ((idle[:, q:months] - idle[:, : months - q]) >= q) & active[:, q:]
+        restart_at &= m.astype(small) > after.astype(small)[:, None]
+        restart = np.where(restart_at, m.astype(small), small(-1)).max(axis=1).astype(np.int64)
     returning = restart >= 0
     run_start = np.where(returning, restart, np.maximum(start, 0))
     run_age = months - run_start
 
     span = np.maximum(last - run_start + 1, 1)
-    in_run = (m >= run_start[:, None]) & (m <= last[:, None])
-    rate = np.where(in_run, volume, 0.0).sum(axis=1) / span
+    settled_from = run_start + 3  # the settled months: run_start + 3 <= month < months - 3
+    n_settled = np.maximum(months - 3 - np.maximum(settled_from, 0), 0)
+    if volume.dtype.kind in "iub":
+        # sums over month ranges as differences of prefix sums (exact for integers, so the same floats):
+        # total[j] = orders before month j; kept month by month when the counts come month-major (a column-major
+        # matrix: 24 vector additions), else one cumsum along each row
+        total = np.zeros((months + 1, n), dtype=np.int64)
+        if volume.flags.f_contiguous and not volume.flags.c_contiguous:
+            by_month = np.asarray(volume.T, dtype=np.int64)
+            for j in range(months):
+                np.add(total[j], by_month[j], out=total[j + 1])
+        else:
+            np.cumsum(volume, axis=1, dtype=np.int64, out=total[1:].T)
+        rows = np.arange(n)
+        in_run = np.where(last >= run_start, total[last + 1, rows] - total[np.minimum(run_start, months), rows], 0)
+        settled_end = max(months - 3, 0)
+        settled_sum = np.where(n_settled > 0,
+                               total[settled_end] - total[np.minimum(np.maximum(settled_from, 0), months), rows], 0)
+        rate = in_run.astype(np.float64) / span
+        level = settled_sum.astype(np.float64) / np.maximum(n_settled, 1)
+        recent = (total[months] - total[max(months - 3, 0)]).astype(np.float64)
+    else:
+        in_months = (m >= run_start[:, None]) & (m <= last[:, None])
+        rate = np.where(in_months, volume, 0.0).sum(axis=1) / span
+        settled = (m >= settled_from[:, None]) & (m < months - 3)
+        level = np.where(settled, volume, 0.0).sum(axis=1) / np.maximum(n_settled, 1)
+        recent = volume[:, max(months - 3, 0):].sum(axis=1)
     churned = ~any_order | ((quiet >= q) & (np.exp(-rate * quiet) < quiet_probability))
-
-    settled = (m >= run_start[:, None] + 3) & (m < months - 3)
-    n_settled = settled.sum(axis=1)
-    level = np.where(settled, volume, 0.0).sum(axis=1) / np.maximum(n_settled, 1)
-    recent = volume[:, max(months - 3, 0):].sum(axis=1)
     expected = level * min(3, months)
     declining = (n_settled >= 3) & (expected >= min_expected) & (recent < decline_ratio * expected)
 
@@ -285,6 +348,23 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
     stage[churned] = "已流失"
     stage[~any_order] = PROSPECT
     return stage
+
+
+def _month_bits(active: BoolArray) -> npt.NDArray[np.uint64] | None:
+    """Each row's active months as the bits of one integer (bit j = month j), for histories of up to 52 months
+    (so that every such integer is exact as a float, see ``_high_bit``); None for longer ones."""
+    n, months = active.shape
+    if not 0 < months <= 52:
+        return None
+    packed = np.packbits(active, axis=1, bitorder="little")
+    eight = np.zeros((n, 8), dtype=np.uint8)
+    eight[:, : packed.shape[1]] = packed
+    return np.asarray(eight.view("<u8").ravel(), dtype=np.uint64)
+
+
+def _high_bit(values: npt.NDArray[np.uint64]) -> IntArray:
+    """The index of the highest set bit of positive integers below 2**53 (-1 for 0): frexp's exponent, exact."""
+    return np.asarray(np.frexp(values.astype(np.float64))[1] - 1, dtype=np.int64)
 
 
 def churn_rate(churned: npt.ArrayLike, segment_labels: npt.ArrayLike) -> dict[str, float]:
@@ -407,8 +487,12 @@ def kmeans(x: npt.ArrayLike, k: int, seed: int, max_iter: int = 100) -> tuple[In
 # ------------------------------------------------------------------------------------------- association
 
 def sorted_unique(values: IntArray) -> IntArray:
-    """Return the sorted distinct values of an integer array (a sort, faster than hashing for large arrays)."""
-    ordered = np.sort(values)
+    """Return the sorted distinct values of an integer array (a sort, faster than hashing for large arrays).
+
+    Timsort ("stable"): the values here are mostly in order already (keys of order lines, which come by order), and
+    it sorts such runs in linear time: 16 ms against 205 ms for quicksort on 3.4 M line keys; the same values.
+    """
+    ordered = np.sort(values, kind="stable")
     if ordered.size == 0:
         return ordered
     keep = np.empty(ordered.size, dtype=bool)

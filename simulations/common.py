@@ -43,8 +43,30 @@ def choice_by_group(rng: np.random.Generator, table: FloatArray, group: IntArray
     cdf = np.cumsum(table / table.sum(axis=1, keepdims=True), axis=1)
     cdf[:, -1] = 1.0
     stacked = (np.arange(table.shape[0], dtype=np.float64)[:, None] + cdf).ravel()
-    hit = np.searchsorted(stacked, group + rng.random(group.size), side="right")
+    hit = search_right(stacked, group + rng.random(group.size))
     return np.asarray(np.minimum(hit - group * k, k - 1), dtype=np.int64)
+
+
+BUCKETS = 8192  # buckets per unit of needle value in search_right (a power of two: bucket edges are exact)
+
+
+def search_right(haystack: FloatArray, needles: FloatArray) -> IntArray:
+    """``np.searchsorted(haystack, needles, side="right")`` for millions of non-negative needles in a small
+    sorted haystack, four to five times quicker and with the same result.
+
+    Each needle falls in a bucket of width 1/BUCKETS; where the answer is the same at the edges of the bucket's
+    neighbours (the search is monotone), it is the answer for every needle of the bucket (a table look-up); only
+    needles in buckets that hold a haystack value (a few per cent) are searched one by one.
+    """
+    if needles.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    top = int(np.ceil(needles.max()))
+    at_edge = np.searchsorted(haystack, np.arange(-1, top * BUCKETS + 3, dtype=np.float64) / BUCKETS, side="right")
+    bucket = (needles * BUCKETS).astype(np.int64)  # the needle lies in [(bucket - 1) / B, (bucket + 2) / B)
+    hit = at_edge[bucket]  # the answer at (bucket - 1) / B
+    unsure = np.flatnonzero(hit != at_edge[bucket + 3])  # ... and at (bucket + 2) / B
+    hit[unsure] = np.searchsorted(haystack, needles[unsure], side="right")
+    return np.asarray(hit, dtype=np.int64)
 
 
 def money(values: npt.NDArray[Any]) -> FloatArray:

@@ -195,10 +195,12 @@ def generate(params: Params, seed: int) -> Company:
     effects = effects * np.where(m >= survey_from[:, None], survey_mult[:, None], 1.0)
     final_scale = max(target, 1.0) / max(float((base * effects).sum()), 1e-9)
     lam = base * effects * final_scale
+    del base, effects, second, m  # (customers x months matrices: the peak memory comes next, with the orders)
 
     orng = rng_for(seed, "orders")
     orders = draw_orders(orng, sc, grid, cust, lam, codes)
     tables = order_tables(orng, rng_for(seed, "lines"), sc, cust, orders, products, items)
+    del orders
     tables["customers"] = cust.table
     tables["products"] = products
     tables["tickets"] = ticket_table(rng_for(seed, "ticket_text"), tickets)

@@ -122,7 +122,7 @@ def draw_lines(rng: np.random.Generator, sc: Scenario, items: list[catalog.Item]
         add = np.flatnonzero(has_a & ~has_b & (rng.random(n_orders) < q))
         added.append(add * p + b)
     extra = np.concatenate(added) if added else np.zeros(0, dtype=np.int64)
-    tagged = np.sort(np.concatenate([keys * 2, extra * 2 + 1]))
+    tagged = np.sort(np.concatenate([keys * 2, extra * 2 + 1]), kind="stable")  # two sorted runs: merged in linear time
     addon = (tagged & 1).astype(bool)
     line_order, line_product = np.divmod(tagged >> 1, p)
     return line_order, line_product, addon
@@ -149,25 +149,34 @@ def order_tables(rng: np.random.Generator, line_rng: np.random.Generator, sc: Sc
         group = np.zeros(k, dtype=np.int64)
     male = ~cust.female[orders.customer]
     line_order, line_product, addon = draw_lines(line_rng, sc, items, weights, group, male, value)
-    kind_price = np.array([1.0, 0.95, 0.85, 1.0])[kind]
-    discount = (1.0 - PRICE_DISCOUNT[stage]) * kind_price
+    # (intermediates of a line or an order are dropped as soon as they are used: the generator's peak memory)
+    del group, male
+    discount = (1.0 - PRICE_DISCOUNT[stage]) * np.array([1.0, 0.95, 0.85, 1.0])[kind]
     unit_cost = products["unit_cost"][line_product]
     floor = np.ceil(unit_cost * catalog.MIN_MARKUP * 100.0) / 100.0  # no sale below cost (no loss-leaders)
     unit_price = np.maximum(money(products["unit_price"][line_product] * discount[line_order]), floor)
-    unit_price = np.maximum(unit_price, 0.01)
+    del floor, discount
+    np.maximum(unit_price, 0.01, out=unit_price)
     n_main = np.bincount(line_order[~addon], minlength=k)
     share = value[line_order] / np.maximum(n_main[line_order], 1)
+    del n_main, value
     quantity = np.clip(np.round(share / unit_price), 1, 9999).astype(np.int64)
+    del share
     names = [it.name for it in items]
     for _, consequent, _, qty, _ in catalog.PLANTED_RULES[sc.name]:  # the add-on line's fixed quantity
         quantity[addon & (line_product == names.index(consequent))] = qty
+    del addon
     amount = money(np.bincount(line_order, weights=quantity * unit_price, minlength=k))
-    cogs = np.bincount(line_order, weights=quantity * products["unit_cost"][line_product], minlength=k)
+    cogs = np.bincount(line_order, weights=quantity * unit_cost, minlength=k)
+    del unit_cost
     fee_by_kind = np.array([sc.service_fee[kk] for kk in KINDS])
     fee = fee_by_kind[kind] * SERVICE_COST_FACTOR[stage] * np.array([0.8, 0.6, 1.3])[channel]  # 线上 门店 电话
+    del kind, stage
     earned = np.maximum(amount - cogs - 0.02 * amount, 0.0)
     fee = np.minimum(fee, catalog.MAX_SERVICE_SHARE * earned)  # cost to serve is capped by what the order earns
+    del earned
     cost = np.minimum(money(cogs + fee + 0.02 * amount), amount)
+    del cogs, fee
     order_table: Table = {
         "id": np.arange(1, k + 1, dtype=np.int64),
         "customer_id": orders.customer + 1,
@@ -175,12 +184,14 @@ def order_tables(rng: np.random.Generator, line_rng: np.random.Generator, sc: Sc
         "amount": amount,
         "cost": cost,
         "channel": np.array(catalog.ORDER_CHANNELS)[channel],
-        "hour": hour.astype(np.int64),
+        "hour": hour.astype(np.int64, copy=False),
     }
+    line_order += 1  # ids from here on (in place: the 0-based positions are not needed any more)
+    line_product += 1
     line_table: Table = {
         "id": np.arange(1, line_order.size + 1, dtype=np.int64),
-        "order_id": line_order + 1,
-        "product_id": line_product + 1,
+        "order_id": line_order,
+        "product_id": line_product,
         "quantity": quantity,
         "unit_price": unit_price,
     }

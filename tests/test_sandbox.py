@@ -174,6 +174,29 @@ def test_data_file_is_written_whole_and_deleted_with_the_sandbox(app, world):
         assert not path.exists()
 
 
+def test_a_build_that_fails_while_writing_leaves_nothing_behind(app, monkeypatch):
+    """Analyses are computed before the file is written: a failed write takes them (and the truth) with it."""
+    from app.models.sandbox import SandboxTruth, SbAnalysisCache
+    from app.sandbox import services as svc
+    from app.sandbox import store
+
+    def broken_disk(*args, **kwargs):
+        raise OSError("磁盘已满")
+
+    with app.app_context():
+        sandbox = svc.new_sandbox(class_id=None, customers=300, months=12, seed=3)
+        monkeypatch.setattr(store, "write", broken_disk)
+        with pytest.raises(OSError):
+            svc.build(sandbox.id)
+        sandbox = db.session.get(Sandbox, sandbox.id)
+        assert sandbox.status == "failed" and not store.exists(sandbox)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SbAnalysisCache)
+                                 .where(SbAnalysisCache.sandbox_id == sandbox.id)) == 0
+        assert db.session.get(SandboxTruth, sandbox.id) is None
+        monkeypatch.undo()
+        assert svc.build(sandbox.id).status == "ready"  # and building again works
+
+
 # -------------------------------------------------------------------------------------------------- pages
 
 def finish_exercises(app, sandbox_id: int, user_id: int) -> None:
@@ -208,6 +231,27 @@ def test_customer_list_filters_sort_and_pagination(app, client, world):
     cell = observed().scores["cell"][0]
     html = client.get(base, query_string={"rfm": cell, "stage": observed().stage[0]}).get_data(as_text=True)
     assert f"共 {int(((observed().scores['cell'] == cell) & (observed().stage == observed().stage[0])).sum())} 位客户" in html
+
+
+@pytest.mark.parametrize("filters", [{}, {"q": "138"}, {"q": "王"}, {"q": "没有这样的客户"}, {"tier": "VIP"},
+                                     {"kind": "企业", "stage": "稳定期"}])
+def test_customer_pages_equal_a_plain_count_and_sorted_page(app, world, filters):
+    """The one-scan page (count as a window) and the name-position ranges give what COUNT + ORDER BY/OFFSET give."""
+    from app.sandbox import services as svc
+
+    with app.app_context():
+        sandbox = db.session.get(Sandbox, world.sandbox_id)
+        where, params = svc._where(filters)
+        total = stored(app, world.sandbox_id, f"SELECT count(*) FROM customer_list WHERE {where}", params)[0][0]
+        last = max(1, -(-total // 7))
+        for sort, (_, order) in svc.SORTS.items():
+            for page in (-1, 1, 2, last, last + 5, 10**6):
+                shown = min(max(page, 1), last)
+                expected = stored(app, world.sandbox_id, f"SELECT {svc.LIST_COLUMNS} FROM customer_list WHERE {where} "
+                                                         f"ORDER BY {order} LIMIT 7 OFFSET {(shown - 1) * 7}", params)
+                got = svc.customer_page(sandbox, filters, sort, page, per_page=7)
+                assert (got.total, got.page) == (total, shown), (sort, page)
+                assert [tuple(r) for r in got.items] == [tuple(r) for r in expected], (sort, page)
 
 
 def test_customer_360_page(app, client, world):

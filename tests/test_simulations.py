@@ -400,6 +400,64 @@ def test_infer_stage_on_clear_patterns() -> None:
                                                          "潜在客户"]
 
 
+def test_bucketed_search_equals_searchsorted() -> None:
+    """The generator's category draws look most needles up by bucket: the same indices as np.searchsorted."""
+    from simulations.common import BUCKETS, search_right
+
+    rng = np.random.default_rng(9)
+    for trial in range(30):
+        groups, k = int(rng.integers(1, 6)), int(rng.integers(1, 80))
+        weights = rng.random((groups, k)) ** 4 * (rng.random((groups, k)) < 0.8)  # tiny and empty categories
+        weights[:, 0] += 1e-9
+        cdf = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
+        cdf[:, -1] = 1.0
+        haystack = (np.arange(groups)[:, None] + cdf).ravel()
+        if trial % 3 == 0:  # values on bucket edges, and needles equal to haystack values
+            haystack = np.sort(np.concatenate([haystack, rng.integers(0, groups * BUCKETS, 20) / BUCKETS]))
+        needles = rng.integers(0, groups, 20_000) + rng.random(20_000)
+        needles[:200] = rng.choice(haystack, 200)
+        needles[200:300] = rng.integers(0, groups * BUCKETS, 100) / BUCKETS
+        np.testing.assert_array_equal(search_right(haystack, needles), np.searchsorted(haystack, needles, side="right"))
+
+
+def test_infer_stage_on_integer_counts_equals_the_masked_float_sums() -> None:
+    """Integer counts take prefix sums (row- or month-major), float volumes the masked row sums; histories of up to
+    52 months are read as bit masks, longer ones as matrices: the same stage for every customer."""
+    rng = np.random.default_rng(5)
+    for trial in range(60):
+        n, months = int(rng.integers(1, 300)), int(rng.integers(1, 60))
+        busy = rng.gamma(0.7, 1.0, (n, 1)) * (rng.random((n, months)) < rng.random((n, 1)))
+        counts = rng.poisson(busy * 3 * rng.random((n, months)))
+        acquired = rng.integers(-30, months + 2, n) if trial % 3 else None
+        quiet = int(rng.integers(0, 7))
+        as_int = an.infer_stage(counts, acquired, min_quiet_months=quiet)
+        as_float = an.infer_stage(counts.astype(float), acquired, min_quiet_months=quiet)
+        month_major = an.infer_stage(np.asfortranarray(counts), acquired, min_quiet_months=quiet)
+        assert as_int.tolist() == as_float.tolist() == month_major.tolist(), trial
+
+
+def test_quintile_scores_of_whole_numbers_equal_a_plain_stable_sort() -> None:
+    """Counts and days are ranked through 16-bit keys (radix sort): the same scores as sorting the values."""
+    def plain(values: np.ndarray, higher_is_better: bool) -> np.ndarray:
+        x = values if higher_is_better else -values
+        ranks = np.empty(x.size)
+        ranks[np.argsort(x, kind="stable")] = np.arange(1, x.size + 1)
+        return 1 + np.searchsorted(np.quantile(ranks, [0.2, 0.4, 0.6, 0.8]), ranks, side="left")
+
+    rng = np.random.default_rng(3)
+    for trial in range(40):
+        n = int(rng.integers(1, 2000))
+        values = rng.integers(-70_000 if trial % 4 == 0 else 0, 70_000 if trial % 4 == 0 else 60, n).astype(float)
+        if trial % 2:
+            values[rng.random(n) < 0.1] = np.inf  # never bought: worst recency
+            values[rng.random(n) < 0.02] = -np.inf
+        for better in (True, False):
+            np.testing.assert_array_equal(an.quintile_scores(values, better), plain(values, better))
+    r, f, m = (rng.integers(0, 40, 500).astype(float) for _ in range(3))
+    scores = an.rfm_scores(r, f, m)
+    assert scores["cell"].tolist() == (scores["r"] * 100 + scores["f"] * 10 + scores["m"]).astype(str).tolist()
+
+
 def test_monthly_volume_counts_and_sums() -> None:
     dates = np.array(["2026-04-03", "2026-06-01", "2026-06-30", "2025-01-01"], dtype="datetime64[D]")
     counts = an.monthly_volume([1, 2], [1, 1, 2, 2], dates, datetime.date(2026, 6, 30), 3)

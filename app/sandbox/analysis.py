@@ -108,8 +108,11 @@ def _read_customers(sandbox: Sandbox) -> dict[str, np.ndarray]:
 
 
 def compute_metrics(customers: dict[str, np.ndarray], orders: dict[str, np.ndarray], as_of: date,
-                    months: int) -> dict[str, np.ndarray]:
-    """RFM (rank_first), value tier (by observed profit) and inferred stage of every customer."""
+                    months: int, volume: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """RFM (rank_first), value tier (by observed profit) and inferred stage of every customer.
+
+    ``volume``: the customers x months order counts (``monthly_volume``) when the caller has them already.
+    """
     from simulations.analytics import (
         infer_stage,
         month_index,
@@ -130,7 +133,8 @@ def compute_metrics(customers: dict[str, np.ndarray], orders: dict[str, np.ndarr
     np.minimum.at(first, pos, days)
     np.maximum.at(last, pos, days)
     has = raw["frequency"] > 0
-    volume = monthly_volume(ids, orders["customer_id"], orders["day"], as_of, months)
+    if volume is None:
+        volume = monthly_volume(ids, orders["customer_id"], orders["day"], as_of, months)
     acquired = month_index(customers["acquired_on"], as_of, months)
     stage = infer_stage(volume, acquired)
     return {
@@ -150,38 +154,53 @@ def compute_metrics(customers: dict[str, np.ndarray], orders: dict[str, np.ndarr
 
 def metrics_from_store(sandbox: Sandbox) -> dict[str, np.ndarray]:
     """The per-customer figures computed again from the raw orders in the sandbox's file (the fast path the
-    benchmark measures: per-customer and per-month aggregates in DuckDB, scoring in numpy)."""
+    benchmark measures).
+
+    The orders are read once, through Arrow, in the file's order: by customer, and by id (so by date) within a
+    customer. Per-customer count, sums, first and last day are then segment reductions between the places where
+    the customer changes, and orders per (customer, month) one ``bincount``; scoring, tiers and the stage rule are
+    ``simulations.analytics``. Rows that are not in customer order (another writer) are sorted first.
+    """
     from simulations.analytics import infer_stage, month_index, rfm_scores, value_tiers
 
     as_of, months = as_of_of(sandbox.params), int(sandbox.params.get("months") or 24)
-    customers_ = store.columns(sandbox, f"SELECT id, {store.days('acquired_on')} AS acquired_on FROM customers "
-                                        "ORDER BY id")
-    customers_["acquired_on"] = store.as_dates(customers_["acquired_on"])
-    ids = customers_["id"].astype("int64")
-    as_of_day = int((np.datetime64(as_of, "D") - store.EPOCH).astype("int64"))
-    per = store.columns(sandbox, f"SELECT customer_id, count(*) AS n, sum(amount) AS revenue, "
-                                 f"sum(amount - cost) AS profit, min({store.days('ordered_on')}) AS first, "
-                                 f"max({store.days('ordered_on')}) AS last FROM orders "
-                                 f"WHERE ordered_on <= DATE '{as_of.isoformat()}' GROUP BY customer_id")
-    pos = np.searchsorted(ids, per["customer_id"].astype("int64"))
+    customers_ = store.arrays(sandbox, "SELECT id, acquired_on FROM customers ORDER BY id")
+    ids = customers_["id"].astype("int64", copy=False)
+    orders = store.arrays(sandbox, "SELECT customer_id, ordered_on, amount, cost FROM orders WHERE ordered_on <= ?",
+                          [as_of])
+    who, day = orders["customer_id"].astype("int64", copy=False), orders["ordered_on"]  # day numbers (int32)
+    amount, cost = orders["amount"], orders["cost"]
+    if who.size and np.any(who[1:] < who[:-1]):
+        order = np.argsort(who, kind="stable")
+        who, day, amount, cost = who[order], day[order], amount[order], cost[order]
+    starts = np.flatnonzero(np.concatenate(([True], who[1:] != who[:-1]))) if who.size else np.zeros(0, "int64")
+    dense = ids.size > 0 and ids[0] == 1 and bool(np.all(np.diff(ids) == 1))  # ids 1..n: index = id - 1
+    pos = who[starts] - 1 if dense else np.searchsorted(ids, who[starts])
     frequency = np.zeros(ids.size, dtype="int64")
     monetary, profit = np.zeros(ids.size), np.zeros(ids.size)
     first, last = np.full(ids.size, np.nan), np.full(ids.size, np.nan)
-    frequency[pos], monetary[pos], profit[pos] = per["n"], np.round(per["revenue"], 2), per["profit"]
-    first[pos], last[pos] = per["first"], per["last"]
+    if who.size:
+        frequency[pos] = np.diff(np.append(starts, who.size))
+        monetary[pos] = np.round(np.add.reduceat(amount, starts), 2)
+        profit[pos] = np.add.reduceat(amount - cost, starts)
+        first[pos], last[pos] = np.minimum.reduceat(day, starts), np.maximum.reduceat(day, starts)
+    as_of_day = int((np.datetime64(as_of, "D") - store.EPOCH).astype("int64"))
     recency = np.where(frequency > 0, as_of_day - np.nan_to_num(last), np.inf)
     scores = rfm_scores(recency, frequency.astype(float), monetary)
-    # orders per customer and month of the history window (month 0 = the oldest)
+    # orders per customer and month of the history window (month 0 = the oldest): a month number per day of the
+    # window, looked up for each order, then one bincount of (customer, month) cells
     start = np.datetime64(as_of, "M") - np.timedelta64(months - 1, "M")
     start_day = int((start.astype("datetime64[D]") - store.EPOCH).astype("int64"))
-    # one projection, no GROUP BY: a (customer, month) cell per order, counted with bincount
-    monthly = store.columns(sandbox, f"SELECT customer_id, (year(ordered_on) * 12 + month(ordered_on) - 1) AS ym "
-                                     f"FROM orders WHERE ordered_on >= DATE '1970-01-01' + {start_day} "
-                                     f"AND ordered_on <= DATE '{as_of.isoformat()}'")
-    first_ym = start.astype("datetime64[M]").astype("int64") + 1970 * 12
-    cells = np.searchsorted(ids, monthly["customer_id"].astype("int64")) * months + (monthly["ym"] - first_ym)
-    volume = np.bincount(cells, minlength=ids.size * months).reshape(ids.size, months).astype(np.float64)
-    stage = infer_stage(volume, month_index(customers_["acquired_on"], as_of, months))
+    month_of_day = (np.arange(start_day, as_of_day + 1).astype("datetime64[D]").astype("datetime64[M]")
+                    - start).astype("int64")
+    if who.size and day.min() < start_day:  # orders before the window are not counted
+        window = day >= start_day
+        who, day = who[window], day[window]
+    cells = month_of_day[day - start_day] * ids.size  # month-major cells: infer_stage sums months as vectors
+    cells += who - 1 if dense else np.searchsorted(ids, who)
+    volume = np.bincount(cells, minlength=ids.size * months).reshape(months, ids.size).T  # integer counts
+    acquired = month_index(customers_["acquired_on"].astype("datetime64[D]"), as_of, months)
+    stage = infer_stage(volume, acquired)
     return {"customer_id": ids, "n_orders": frequency, "revenue": monetary, "profit": np.round(profit, 2),
             "first_order_on": store.as_dates(first), "last_order_on": store.as_dates(last),
             "r": scores["r"], "f": scores["f"], "m": scores["m"], "rfm": scores["cell"],
@@ -252,11 +271,15 @@ def tier_summary(sandbox: Sandbox) -> list[dict[str, Any]]:
 
 
 def lifecycle_from(stage: np.ndarray, ids: np.ndarray, orders: dict[str, np.ndarray], as_of: date,
-                   months: int) -> dict[str, Any]:
-    """Stage counts, each stage's mean monthly orders per customer over the history, and the last 3 months."""
+                   months: int, volume: np.ndarray | None = None) -> dict[str, Any]:
+    """Stage counts, each stage's mean monthly orders per customer over the history, and the last 3 months.
+
+    ``volume``: ``monthly_volume`` of these ids and orders when the caller has it already.
+    """
     from simulations.analytics import monthly_volume
 
-    volume = monthly_volume(ids, orders["customer_id"], orders["day"], as_of, months)
+    if volume is None:
+        volume = monthly_volume(ids, orders["customer_id"], orders["day"], as_of, months)
     counts, curves, recent = {}, {}, {}
     for name in STAGE_ORDER:
         mask = stage == name
@@ -391,14 +414,23 @@ def satisfaction(sandbox: Sandbox) -> dict[str, Any]:
 DEFAULT_RULES = ((0.005, 0.1), (0.01, 0.1), (0.005, 0.2), (0.01, 0.2))
 
 
-def precompute(sandbox: Sandbox, tables: dict[str, dict[str, Any]]) -> None:
-    """Compute the heavy analyses from the arrays just stored and persist them (no read-back of the orders)."""
+def precompute(sandbox: Sandbox, tables: dict[str, dict[str, Any]], metrics: dict[str, np.ndarray] | None = None,
+               volume: np.ndarray | None = None) -> None:
+    """Compute the heavy analyses from the generated arrays and persist them (no read-back of the orders).
+
+    ``metrics`` (``compute_metrics``) and ``volume`` (``monthly_volume``), when given, are the very arrays the
+    sandbox's file gets (or has) as ``customer_metrics``; without them the stages are read from the file.
+    """
     o, lines, s = tables["orders"], tables["order_lines"], tables["surveys"]
     orders = {"customer_id": np.asarray(o["customer_id"], dtype="int64"),
               "day": np.asarray(o["ordered_on"], dtype="datetime64[D]")}
-    data = customers(sandbox)  # from the file's customer_metrics, written just before
+    if metrics is None:
+        data = customers(sandbox)  # from the file's customer_metrics
+        stage, ids = data["stage"], data["id"]
+    else:
+        stage, ids = metrics["stage"], np.asarray(metrics["customer_id"], dtype="int64")
     as_of, months = as_of_of(sandbox.params), int(sandbox.params.get("months") or 24)
-    _save(sandbox.id, sandbox.version, "lifecycle", lifecycle_from(data["stage"], data["id"], orders, as_of, months))
+    _save(sandbox.id, sandbox.version, "lifecycle", lifecycle_from(stage, ids, orders, as_of, months, volume))
     names = {int(i): str(n) for i, n in zip(tables["products"]["id"], tables["products"]["name"], strict=True)}
     # One mining pass at the lowest thresholds; the stricter threshold pairs are subsets of its rules.
     low_support, low_confidence = min(s for s, _ in DEFAULT_RULES), min(c for _, c in DEFAULT_RULES)

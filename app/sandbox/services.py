@@ -130,13 +130,19 @@ def create_sandbox(*, class_id: int | None, customers: int, months: int, seed: i
     return build(sandbox.id, progress)
 
 
-BUILD_STEPS = 12  # progress units: generate 3, metrics 1, the eight tables + metrics 6, analyses 2
+BUILD_STEPS = 12  # progress units: generate 3, metrics and analyses 2, the eight tables + metrics 6, the rest 1
 
 
 def build(sandbox_id: int, progress: Progress | None = None) -> Sandbox:
-    """Generate the sandbox's company from its parameters and seed, write its file, precompute its analyses."""
+    """Generate the sandbox's company from its parameters and seed, precompute its analyses, write its file.
+
+    Everything that needs the whole company in memory (its hash, the hidden truth, the per-customer metrics and
+    the heavy analyses) is done first; then the tables are written one by one and each is freed once written,
+    so the build's peak memory is the generator's, not the generator's plus the file writer's.
+    """
     from app.sandbox.analysis import compute_metrics, precompute
     from simulations import data_hash, generate
+    from simulations.analytics import monthly_volume
 
     sandbox = db.session.get(Sandbox, sandbox_id)
     if sandbox is None:
@@ -149,29 +155,37 @@ def build(sandbox_id: int, progress: Progress | None = None) -> Sandbox:
         report(3, BUILD_STEPS, "正在计算每位客户的 RFM、价值层级与生命周期……")
         tables = company.tables
         c, o = tables["customers"], tables["orders"]
+        volume = monthly_volume(c["id"], o["customer_id"], o["ordered_on"], params.as_of, params.months)
         metrics = compute_metrics({"id": c["id"], "acquired_on": c["acquired_on"]},
                                   {"customer_id": o["customer_id"], "day": o["ordered_on"], "amount": o["amount"],
-                                   "cost": o["cost"]}, params.as_of, params.months)
-        written = [4]
+                                   "cost": o["cost"]}, params.as_of, params.months, volume=volume)
+        hashed = str(data_hash(company))[:64]
+        db.session.merge(SandboxTruth(sandbox_id=sandbox_id, blob=store.pack_truth(company.truth)))
+        db.session.commit()
+        report(4, BUILD_STEPS, "正在预先计算分析页面……")
+        precompute(sandbox, tables, metrics=metrics, volume=volume)
+        del volume
+        written = [5.0]
 
         def wrote(table: str, rows: int) -> None:
-            written[0] += 6 / (len(tables) + 1)
+            written[0] += 6 / n_tables
             report(int(written[0]), BUILD_STEPS, f"已写入 {TABLE_LABELS.get(table, table)} {rows:,} 行")
 
         # order lines carry their order's customer, so the 360° page finds them in one row group of the file
-        lines = tables["order_lines"]
-        lines = {**lines, "customer_id": o["customer_id"][np.searchsorted(o["id"], lines["order_id"])]}
-        counts = store.write(sandbox_id, version, {**tables, "order_lines": lines, store.METRICS: metrics}, wrote,
-                             derived={"customer_list": CUSTOMER_LIST})
-        del lines
+        to_write = {name: dict(columns) for name, columns in tables.items()}
+        line_order = to_write["order_lines"]["order_id"]
+        row = (line_order - 1 if np.array_equal(o["id"], np.arange(1, o["id"].size + 1))  # ids are 1..n in row order
+               else np.searchsorted(o["id"], line_order))
+        to_write["order_lines"]["customer_id"] = o["customer_id"][row]
+        del line_order, row
+        to_write[store.METRICS] = metrics
+        n_tables = len(to_write)
+        del company, tables, c, o, metrics  # from here on, only to_write holds the arrays: write frees them
+        report(5, BUILD_STEPS, "正在写入数据文件……")
+        counts = store.write(sandbox_id, version, to_write, wrote, derived={"customer_list": CUSTOMER_LIST})
         counts.pop(store.METRICS, None)
-        del metrics
-        report(10, BUILD_STEPS, "正在预先计算分析页面……")
-        db.session.merge(SandboxTruth(sandbox_id=sandbox_id, blob=store.pack_truth(company.truth)))
-        db.session.commit()
-        precompute(sandbox, tables)
         sandbox.counts = counts
-        sandbox.data_hash = str(data_hash(company))[:64]
+        sandbox.data_hash = hashed
         sandbox.status = "ready"
         sandbox.ready_at = now()
         db.session.commit()
@@ -180,6 +194,8 @@ def build(sandbox_id: int, progress: Progress | None = None) -> Sandbox:
         db.session.rollback()
         store.delete_version(sandbox_id, version)
         db.session.execute(sa.delete(SandboxTruth).where(SandboxTruth.sandbox_id == sandbox_id))
+        db.session.execute(sa.delete(SbAnalysisCache).where(SbAnalysisCache.sandbox_id == sandbox_id,
+                                                            SbAnalysisCache.version == version))
         failed = db.session.get(Sandbox, sandbox_id)
         if failed is not None:
             failed.status = "failed"
@@ -303,9 +319,12 @@ SORTS = {
     "acquired_on": ("获客日期", "acquired_on, id"),
 }
 # the customer list: customers with their metrics, joined once when the file is written (no join per page)
-# (with each customer's place in name order, so sorting by name reads one integer column, not 100,000 names)
-CUSTOMER_LIST = ("SELECT c.*, m.* EXCLUDE (customer_id), row_number() OVER (ORDER BY c.name, c.id) AS name_order "
-                 "FROM customers c LEFT JOIN customer_metrics m ON m.customer_id = c.id ORDER BY c.id")
+# (with each customer's place in name order, so sorting by name reads one integer column, not 100,000 names;
+# the places are numbered over (id, name) alone: sorting whole joined rows by name took twice as long)
+CUSTOMER_LIST = ("SELECT c.*, m.* EXCLUDE (customer_id), o.name_order FROM customers c "
+                 "LEFT JOIN customer_metrics m ON m.customer_id = c.id "
+                 "JOIN (SELECT id, row_number() OVER (ORDER BY name, id) AS name_order FROM customers) o ON o.id = c.id "
+                 "ORDER BY c.id")
 
 
 def clean_filters(args: Any) -> dict[str, str]:
@@ -360,17 +379,43 @@ class Page:
         return self.page + 1
 
 
+LIST_COLUMNS = "id, name, phone, city, company, kind, n_orders, revenue, last_order_on, rfm, tier, stage"
+
+
 def customer_page(sandbox: Sandbox, filters: dict[str, str], sort: str = "id", page: int = 1,
                   per_page: int | None = None) -> Page:
-    """One page of the customer list (filter, sort, LIMIT/OFFSET; one COUNT) from the sandbox's file."""
+    """One page of the customer list (filter, sort, LIMIT/OFFSET and the count) from the sandbox's file.
+
+    With filters, one scan gives the page and the count (``count(*) OVER ()``), instead of a COUNT and a page
+    that each test every row (a phone-number fragment against three text columns). Without filters, the count
+    is the table's and a page in name order is a range of ``name_order`` (1..n): no sort of 100,000 names.
+    """
     per_page = per_page or current_app.config.get("ITEMS_PER_PAGE", 20)
     where, params = _where(filters)
-    total = int(store.scalar(sandbox, f"SELECT count(*) FROM customer_list WHERE {where}", params) or 0)
-    page = max(1, min(page, max(1, math.ceil(total / per_page))))
     order = SORTS.get(sort, SORTS["id"])[1]
-    rows = store.rows(sandbox, f"SELECT id, name, phone, city, company, kind, n_orders, revenue, last_order_on, rfm, "
-                               f"tier, stage FROM customer_list WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
-                      [*params, per_page, (page - 1) * per_page])
+    page = max(1, page)
+    if not filters:
+        total = int(store.scalar(sandbox, "SELECT count(*) FROM customer_list") or 0)
+        page = max(1, min(page, max(1, math.ceil(total / per_page))))
+        if order == "name_order":  # positions in name order are 1..total, each once
+            rows = store.rows(sandbox, f"SELECT {LIST_COLUMNS} FROM customer_list WHERE name_order > ? "
+                                       "AND name_order <= ? ORDER BY name_order",
+                              [(page - 1) * per_page, page * per_page])
+        else:
+            rows = store.rows(sandbox, f"SELECT {LIST_COLUMNS} FROM customer_list ORDER BY {order} LIMIT ? OFFSET ?",
+                              [per_page, (page - 1) * per_page])
+        return Page(rows, page, per_page, total)
+    query = (f"SELECT {LIST_COLUMNS}, count(*) OVER () AS matching FROM customer_list WHERE {where} "
+             f"ORDER BY {order} LIMIT ? OFFSET ?")
+    rows, total = store.rows_and_count(sandbox, query, [*params, per_page, (page - 1) * per_page])
+    if total is None:  # nothing matches, or the page is past the last one: count, then show the last page
+        total = int(store.scalar(sandbox, f"SELECT count(*) FROM customer_list WHERE {where}", params) or 0)
+        last = max(1, math.ceil(total / per_page))
+        if page > last and total:
+            page = last
+            rows, _ = store.rows_and_count(sandbox, query, [*params, per_page, (page - 1) * per_page])
+        else:
+            page = min(page, last)
     return Page(rows, page, per_page, total)
 
 

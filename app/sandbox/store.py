@@ -44,6 +44,7 @@ CLUSTER = {"orders", "order_lines", "interactions", "tickets", "surveys"}
 MAX_OPEN = 8  # connections kept open per process (LRU)
 THREADS = 2  # DuckDB threads per connection (the machines this runs on are small)
 MEMORY_LIMIT = "512MB"
+WRITE_MEMORY_LIMIT = "192MB"  # written blocks are on disk: the writer need not keep them (peak memory of a build)
 
 _lock = threading.Lock()
 _open: OrderedDict[tuple[str, int, int], Any] = OrderedDict()
@@ -80,11 +81,12 @@ def exists(sandbox: Any) -> bool:
 # ------------------------------------------------------------------------------------------------- writing
 
 def _arrow_column(values: Any) -> Any:
+    """One numpy column as an Arrow array (numbers without a copy; NaN -> NULL, NaT -> NULL)."""
     import pyarrow as pa
 
     array = np.asarray(values)
     if array.dtype.kind == "M":
-        return pa.array(array.astype("datetime64[D]"), type=pa.date32(), from_pandas=True)  # NaT -> NULL
+        return pa.array(array.astype("datetime64[D]", copy=False), type=pa.date32(), from_pandas=True)
     if array.dtype.kind == "f":
         return pa.array(array, from_pandas=True)  # NaN -> NULL
     if array.dtype.kind == "U" and array.dtype.itemsize in (4, 8) and array.size > 10_000:
@@ -95,7 +97,9 @@ def _arrow_column(values: Any) -> Any:
         values = pa.array(distinct.view(array.dtype), type=pa.string())
         return pa.DictionaryArray.from_arrays(pa.array(inverse.astype(np.int32).reshape(-1)), values).cast(pa.string())
     if array.dtype.kind in "UO":
-        return pa.array(array.astype(str) if array.dtype.kind == "O" else array, type=pa.string())
+        # through Python strings: pa.array of a numpy str array with Chinese text is 10x slower (0.25 s for
+        # 100,000 names against 0.02 s); the same strings either way
+        return pa.array(array.astype(str).tolist() if array.dtype.kind == "O" else array.tolist(), type=pa.string())
     return pa.array(array)
 
 
@@ -105,6 +109,8 @@ def write(sandbox_id: int, version: int, tables: dict[str, dict[str, Any]],
 
     ``progress(table, rows)`` is called after each table; ``derived`` (name -> SELECT over the tables) adds tables
     computed from them, such as the customer list with its metrics joined once instead of on every page.
+    ``tables`` is emptied as it is written (each table's dict too), so arrays nobody else holds are freed table by
+    table instead of all at the end: pass copies of the dicts if you still need them.
     """
     import duckdb
     import pyarrow as pa
@@ -113,13 +119,20 @@ def write(sandbox_id: int, version: int, tables: dict[str, dict[str, Any]],
     partial = final.with_name(f"{final.name}.{os.getpid()}-{threading.get_ident()}.partial")
     partial.unlink(missing_ok=True)
     counts: dict[str, int] = {}
-    connection = duckdb.connect(str(partial), config={"threads": THREADS, "memory_limit": MEMORY_LIMIT})
+    connection = duckdb.connect(str(partial), config={"threads": THREADS, "memory_limit": WRITE_MEMORY_LIMIT})
     try:
-        for name, columns in tables.items():
-            order = np.argsort(np.asarray(columns["customer_id"]), kind="stable") if name in CLUSTER else None
-            arrow = pa.table({key: _arrow_column(value if order is None else np.asarray(value)[order])
-                              for key, value in columns.items()})
-            del order
+        while tables:
+            name, columns = next(iter(tables.items()))
+            del tables[name]  # the caller's dict lets go of the table: its arrays are freed once written
+            order = _cluster_order(np.asarray(columns["customer_id"])) if name in CLUSTER else None
+            arrow_columns = {}
+            for key in list(columns):
+                value = columns.pop(key)
+                arrow_columns[key] = _arrow_column(value if order is None else np.asarray(value)[order])
+                del value  # one column sorted at a time: the unsorted one goes as soon as its copy is made
+            del order, columns
+            arrow = pa.table(arrow_columns)
+            del arrow_columns
             connection.register("incoming", arrow)
             connection.execute(f'CREATE TABLE "{name}" AS SELECT * FROM incoming')
             connection.unregister("incoming")
@@ -134,6 +147,13 @@ def write(sandbox_id: int, version: int, tables: dict[str, dict[str, Any]],
         connection.close()
     os.replace(partial, final)
     return counts
+
+
+def _cluster_order(customer_id: np.ndarray) -> np.ndarray | None:
+    """The stable permutation that puts rows in customer order (None when they already are)."""
+    if customer_id.size == 0 or not np.any(customer_id[1:] < customer_id[:-1]):
+        return None
+    return np.argsort(customer_id, kind="stable")
 
 
 def delete(sandbox_id: int) -> int:
@@ -208,6 +228,17 @@ def rows(sandbox: Any, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return [make(*r) for r in cur.fetchall()]
 
 
+def rows_and_count(sandbox: Any, sql: str, params: Sequence[Any] = ()) -> tuple[list[Any], int | None]:
+    """The rows of a query whose last column is a count (``count(*) OVER ()``): the rows without that column,
+    and the count (None when there is no row)."""
+    with cursor(sandbox) as cur:
+        cur.execute(sql, list(params))
+        names = [d[0] for d in cur.description][:-1]
+        make = _row_type(names)
+        fetched = cur.fetchall()
+    return [make(*r[:-1]) for r in fetched], (int(fetched[0][-1]) if fetched else None)
+
+
 def one(sandbox: Any, sql: str, params: Sequence[Any] = ()) -> Any:
     found = rows(sandbox, sql, params)
     return found[0] if found else None
@@ -229,6 +260,28 @@ def columns(sandbox: Any, sql: str, params: Sequence[Any] = ()) -> dict[str, np.
             values = values.filled(np.nan) if values.dtype.kind == "f" else values.filled()
         array = np.asarray(values)
         out[name] = array.astype(str) if array.dtype.kind == "O" else array
+    return out
+
+
+def arrays(sandbox: Any, sql: str, params: Sequence[Any] = ()) -> dict[str, np.ndarray]:
+    """The result of a query as numpy columns through Arrow, in the order the query gives its rows.
+
+    For large numeric results: about four times quicker than ``columns`` (2 M orders x 4 columns: 25 ms against
+    100 ms); numbers keep their type, dates come as int32 day numbers (since 1970-01-01, as in ``columns``); a NULL
+    becomes NaN in a float column and is an error elsewhere (use ``columns`` for such results).
+    """
+    import pyarrow as pa
+
+    with cursor(sandbox) as cur:
+        table = cur.sql(sql, params=list(params)).to_arrow_table(batch_size=1 << 22)
+    out = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if column.null_count and not pa.types.is_floating(column.type):
+            raise ValueError(f"NULL in column {name}: read it with store.columns")
+        if pa.types.is_date32(column.type):
+            column = column.cast(pa.int32())  # the same 32-bit day numbers, no conversion
+        out[name] = column.to_numpy()
     return out
 
 
@@ -265,6 +318,8 @@ def table_digest(sandbox: Any) -> str:
 
 def pack_truth(truth: Any) -> bytes:
     """Serialise the hidden truth: numpy arrays into a compressed npz, everything else as JSON beside them."""
+    import zipfile
+
     arrays: dict[str, np.ndarray] = {}
 
     def walk(value: Any, path: str) -> Any:
@@ -286,9 +341,15 @@ def pack_truth(truth: Any) -> bytes:
         return value
 
     meta = walk(truth, "truth")
+    members = {"__meta__": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
+               **arrays}
+    # np.savez_compressed's layout (np.load reads it), at deflate level 1: the truth of 100,000 customers packs
+    # in 0.07 s instead of 0.36 s, for 2.5 MB instead of 2.1 MB
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, __meta__=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"),
-                                                        dtype=np.uint8), **arrays)
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for key, array in members.items():
+            with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
     return buffer.getvalue()
 
 

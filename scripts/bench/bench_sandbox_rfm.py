@@ -1,10 +1,11 @@
 """Benchmark: RFM + Pareto + value tiers + lifecycle stages from the raw orders, against pandas in the same run.
 
 Both sides start from the sandbox's stored orders and customers and compute the same figures: the app's fast
-path (``analysis.metrics_from_store``: per-customer and per-month aggregates in DuckDB over the file, quintiles,
-tiers and the stage rule in numpy; then the Pareto curve) and pandas (the orders read from the same file into a
-DataFrame, groupby, rank-based quintiles, pivot of monthly counts, the same stage rule). The two results are
-compared cell by cell. Also: counting distinct order ids in the association-rule precompute, np.unique against
+path (``analysis.metrics_from_store``: the orders read once through Arrow in the file's customer order, segment
+reductions per customer and one bincount of (customer, month) cells in numpy, quintiles, tiers and the stage rule;
+then the Pareto curve) and pandas (the orders read from the same file into a DataFrame, groupby, rank-based
+quintiles, a pivot of monthly counts, the same tier and stage functions). The two results are compared cell by
+cell. Also: counting distinct order ids in the association-rule precompute, np.unique against
 counting changes between neighbours.
 
     .venv/bin/python scripts/bench/bench_sandbox_rfm.py --customers 100000
@@ -49,7 +50,7 @@ def pandas_metrics(sandbox, as_of, months):
     orders["month"] = orders["ordered_on"].dt.year * 12 + orders["ordered_on"].dt.month - 1 - first_month
     window = orders[(orders["month"] >= 0) & (orders["month"] < months)]
     volume = (window.groupby(["customer_id", "month"]).size().unstack(fill_value=0)
-              .reindex(index=customers["id"], columns=range(months), fill_value=0).to_numpy(dtype=float))
+              .reindex(index=customers["id"], columns=range(months), fill_value=0).to_numpy())  # integer counts
     acquired_on = pd.to_datetime(customers["acquired_on"])
     acquired = (acquired_on.dt.year * 12 + acquired_on.dt.month - 1 - first_month).to_numpy()
     stage = infer_stage(volume, acquired)
