@@ -303,12 +303,11 @@ def _request_started() -> None:
     with _busy_lock:
         _busy += 1
     g.counted_busy = True
-    if id(current_app._get_current_object()) not in _recovered:  # type: ignore[attr-defined]
-        _recover_once()
 
 
 def _recover_once() -> None:
-    """The first request a process serves looks for jobs a stopped process left behind (in a thread of its own)."""
+    """Once a process has served its first request, it looks for jobs a stopped process left behind (in a thread
+    of its own, after the response: the first page of a cold start does not wait for it)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with _busy_lock:
         if id(app) in _recovered:
@@ -323,6 +322,12 @@ def _request_ended(_exc: BaseException | None) -> None:
     if g.pop("counted_busy", False):
         with _busy_lock:
             _busy -= 1
+    _after_request_served(_exc)
+
+
+def _after_request_served(_exc: BaseException | None) -> None:
+    if id(current_app._get_current_object()) not in _recovered:  # type: ignore[attr-defined]
+        _recover_once()
 
 
 def _wait_for_idle(limit: float) -> None:
@@ -443,6 +448,5 @@ def init_app(app: Flask) -> None:
         app.before_request(_request_started)
         app.teardown_request(_request_ended)
     else:
-        app.before_request(lambda: None if id(current_app._get_current_object()) in _recovered  # type: ignore[attr-defined]
-                           else _recover_once())
+        app.teardown_request(_after_request_served)
     app.cli.add_command(worker_command)
