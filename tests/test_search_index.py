@@ -22,11 +22,12 @@ TERMS = ["忠诚", "满意", "价值", "流失", "客户生命周期", "客户�
 
 
 def _scan(terms: list[str], **filters) -> list[int]:
-    """The straightforward search: every term a case-insensitive substring (LIKE) of the text, in bank order."""
-    from app.bank.services import contains
+    """The straightforward search: every term a case-insensitive substring (ILIKE) of the text, in bank order."""
+    def ilike(term: str) -> sa.ColumnElement[bool]:
+        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return Item.search_text.ilike(f"%{escaped}%", escape="\\")
 
-    stmt = sa.select(Item.id).where(Item.retired.is_(False), Item.exam_only.is_(False),
-                                    *[contains(Item.search_text, t) for t in terms])
+    stmt = sa.select(Item.id).where(Item.retired.is_(False), Item.exam_only.is_(False), *[ilike(t) for t in terms])
     if filters.get("item_type"):
         stmt = stmt.where(Item.type == filters["item_type"])
     if filters.get("topic") is not None:
@@ -163,3 +164,17 @@ def test_a_huge_match_set_is_counted_only_up_to_the_cap(app, client, monkeypatch
     monkeypatch.setattr(services, "COUNT_CAP", 100_000)
     page = client.get("/search?q=客户").get_data(as_text=True)
     assert f"共 {matches} 题" in page and "超过" not in page
+
+
+def test_no_character_changes_case_to_or_from_a_chinese_character():
+    """Why a term of Chinese characters may be matched with LIKE instead of ILIKE (app.bank.services.contains)."""
+    import sys
+    import unicodedata
+
+    def ideograph(c: str) -> bool:
+        return unicodedata.name(c, "").startswith(("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH"))
+
+    changed = [chr(cp) for cp in range(sys.maxunicode + 1)
+               if chr(cp).lower() != chr(cp) or chr(cp).upper() != chr(cp) or chr(cp).casefold() != chr(cp)]
+    assert len(changed) > 2000
+    assert not [c for c in changed if ideograph(c) or any(ideograph(x) for x in c.lower() + c.upper() + c.casefold())]

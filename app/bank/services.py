@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -10,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import SelectPagination
+from sqlalchemy.dialects import postgresql
 
 from app.extensions import db
 from app.models.bank import (
@@ -272,9 +275,20 @@ def rebuild_search_index() -> None:
         db.session.execute(sa.insert(item_bigram_count), [{"gram": g, "item_count": n} for g, n in counts.items()])
 
 
+def _ideographs(term: str) -> bool:
+    return all(unicodedata.name(c, "").startswith(("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH"))
+               for c in term)
+
+
 def contains(column: Any, term: str) -> sa.ColumnElement[bool]:
-    """A case-insensitive substring match with LIKE's wildcards escaped."""
+    """A case-insensitive substring match with LIKE's wildcards escaped.
+
+    A term of Chinese characters alone is matched with LIKE: no character changes case to or from an ideograph, so
+    the matches are ILIKE's, without lower-casing every text first (ILIKE costs PostgreSQL ~10 µs per item).
+    """
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if _ideographs(term):
+        return column.like(f"%{escaped}%", escape="\\")
     return column.ilike(f"%{escaped}%", escape="\\")
 
 
@@ -369,6 +383,14 @@ class CappedPagination(SelectPagination):
         return self.page + 1 if self.has_next else None
 
 
+def _one_of(ids: list[int]) -> sa.ColumnElement[bool]:
+    """``item.id IN ids`` as one parameter (a JSON list on SQLite, an array on PostgreSQL), not one per id."""
+    if _is_sqlite():
+        listed = sa.func.json_each(json.dumps(ids)).table_valued("value")
+        return Item.id.in_(sa.select(listed.c.value))
+    return Item.id == sa.any_(sa.bindparam("ids", ids, type_=postgresql.ARRAY(sa.Integer)))
+
+
 def _walk(session: Any, select: sa.Select[Any], gram: str, need: int) -> list[int]:
     """Ids of the items ``select`` keeps among those holding ``gram``, in bank order, stopping at ``need``."""
     matching = select.options(sa.orm.lazyload("*")).with_only_columns(Item.id).order_by(None)
@@ -382,7 +404,7 @@ def _walk(session: Any, select: sa.Select[Any], gram: str, need: int) -> list[in
         rows = session.execute(batch.order_by(item_bigram.c.position, item_bigram.c.item_id).limit(size)).all()
         if not rows:
             break
-        kept = set(session.scalars(matching.where(Item.id.in_([item_id for _, item_id in rows]))))
+        kept = set(session.scalars(matching.where(_one_of([item_id for _, item_id in rows]))))
         hits += [item_id for _, item_id in rows if item_id in kept]
         if len(rows) < size:
             break
