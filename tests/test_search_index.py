@@ -52,11 +52,13 @@ def _search(q: str, per_page: int = 20, page: int = 1, **filters):
                             per_page=per_page, error_out=False)
 
 
-@pytest.mark.parametrize("batch", [1024, 3])
-def test_search_finds_exactly_what_a_substring_scan_finds_in_bank_order(app, monkeypatch, batch):
+@pytest.mark.parametrize("batches", [(256, 8192), (3, 3), (3, 40)])
+def test_search_finds_exactly_what_a_substring_scan_finds_in_bank_order(app, monkeypatch, batches):
     from app.bank import services
 
-    monkeypatch.setattr(services, "WALK_BATCH", batch)  # 3: many small batches through the index
+    # (3, 3): many small batches through the index; (3, 40): batches sized by the share of hits so far
+    monkeypatch.setattr(services, "WALK_BATCH", batches[0])
+    monkeypatch.setattr(services, "WALK_BATCH_MAX", batches[1])
     with app.app_context():
         _add_odd_items()
         for q in TERMS:

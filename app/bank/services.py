@@ -30,7 +30,8 @@ from question_bank import Bank
 
 COUNT_CAP = 1000  # search results counted at most this far
 BIGRAM_TABLE = "item_bigram"  # (gram, position, item_id): two-character windows of item.search_text
-WALK_BATCH = 1024  # index rows a search reads in its first batch (each further batch twice as many, up to 8192)
+WALK_BATCH = 256  # index rows a search reads at least in one batch
+WALK_BATCH_MAX = 8192  # and at most
 SEARCH_GRAM = "crm_search_gram"  # execution option of item_query's search select: the window CappedPagination walks
 BIGRAM_COUNT_TABLE = "item_bigram_count"  # (gram, item_count): how many items hold each window
 
@@ -330,6 +331,8 @@ def search_notes(query: str, limit: int = 20) -> list[Note]:
     for term in [t for t in query.split() if t][:8]:
         stmt = stmt.where(sa.or_(contains(Note.title, term), contains(Note.body, term)))
     return list(db.session.scalars(stmt.order_by(Note.slug).limit(limit)))
+
+
 class CappedPagination(SelectPagination):
     """A page of items whose total is counted only up to COUNT_CAP (a huge match set is "超过 1000 题").
 
@@ -395,8 +398,9 @@ def _walk(session: Any, select: sa.Select[Any], gram: str, need: int) -> list[in
     """Ids of the items ``select`` keeps among those holding ``gram``, in bank order, stopping at ``need``."""
     matching = select.options(sa.orm.lazyload("*")).with_only_columns(Item.id).order_by(None)
     hits: list[int] = []
+    read = 0
     after: tuple[int, int] | None = None
-    size = WALK_BATCH
+    size = min(WALK_BATCH_MAX, max(WALK_BATCH, need + need // 8))  # Chinese words: almost every row is a hit
     while len(hits) < need:
         batch = sa.select(item_bigram.c.position, item_bigram.c.item_id).where(item_bigram.c.gram == gram)
         if after is not None:
@@ -406,10 +410,13 @@ def _walk(session: Any, select: sa.Select[Any], gram: str, need: int) -> list[in
             break
         kept = set(session.scalars(matching.where(_one_of([item_id for _, item_id in rows]))))
         hits += [item_id for _, item_id in rows if item_id in kept]
+        read += len(rows)
         if len(rows) < size:
             break
         after = (rows[-1][0], rows[-1][1])
-        size = min(size * 2, 8192)
+        # the next batch: as many rows as the share of hits so far says the rest needs, and a margin
+        share = max(len(hits), 1) / read
+        size = min(WALK_BATCH_MAX, max(WALK_BATCH, int((need - len(hits)) / share * 1.25) + 64))
     return hits[:need]
 
 
