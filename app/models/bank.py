@@ -20,6 +20,27 @@ item_topics = sa.Table(
     sa.Column("topic_id", sa.ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
+# The search index of two-character windows (see app.bank.services.bigrams): one row per window and item, with the
+# item's position so a word's rows come in bank order and the first page of results is an index walk that stops early.
+# Maintained by the bank's sync and editing paths (rebuild_search_index, reindex_item), not by hand.
+item_bigram = sa.Table(
+    "item_bigram",
+    db.metadata,
+    sa.Column("gram", sa.String(2), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("item_id", sa.ForeignKey("item.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.PrimaryKeyConstraint("gram", "position", "item_id"),
+    sqlite_with_rowid=False,
+)
+# How many items hold each window: a search walks the rows of its rarest window. Only a choice of speed rests on
+# it (results are always checked against the text), so an estimate that lags an edit costs time, never a result.
+item_bigram_count = sa.Table(
+    "item_bigram_count",
+    db.metadata,
+    sa.Column("gram", sa.String(2), primary_key=True),
+    sa.Column("item_count", sa.Integer, nullable=False),
+)
+
 # The fields of an item that make up its content (a change in any of them is a new version).
 CONTENT_FIELDS = (
     "type", "stem", "options", "answer", "key_source", "options_source", "explanation", "correction",
