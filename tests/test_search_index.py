@@ -180,3 +180,29 @@ def test_no_character_changes_case_to_or_from_a_chinese_character():
                if chr(cp).lower() != chr(cp) or chr(cp).upper() != chr(cp) or chr(cp).casefold() != chr(cp)]
     assert len(changed) > 2000
     assert not [c for c in changed if ideograph(c) or any(ideograph(x) for x in c.lower() + c.upper() + c.casefold())]
+
+
+def test_the_instructor_item_list_searches_through_the_index_with_its_own_filters(app, instructor):
+    """The instructor's list (retired items too, key-source and status filters) pages a search with the same walk;
+    what it lists is what a substring scan with those filters finds."""
+    import re
+
+    with app.app_context():
+        retired = db.session.scalar(sa.select(Item).where(Item.search_text.like("%忠诚%"), Item.type == "true_false"))
+        retired.retired = True
+        retired_uid = retired.uid
+        db.session.commit()
+
+        def scan(*extra):
+            return list(db.session.scalars(sa.select(Item.uid).where(Item.search_text.like("%忠诚%"), *extra)
+                                           .order_by(Item.position, Item.id)))
+
+        wanted = {"": scan(), "&status=retired": scan(Item.retired.is_(True)),
+                  "&key=source": scan(Item.key_source == "source")}
+    per_page = app.config["ITEMS_PER_PAGE"]
+    for query, uids in wanted.items():
+        html = instructor.get(f"/manage/?q=忠诚{query}").get_data(as_text=True)
+        assert f"共 {len(uids)} 题" in html, query
+        shown = list(re.findall(r'/manage/items/([\w-]+)/edit', html))
+        assert list(dict.fromkeys(shown))[:per_page] == uids[:per_page], query
+    assert wanted["&status=retired"] == [retired_uid]

@@ -13,7 +13,7 @@ from app.auth.decorators import role_required
 from app.authoring import bp
 from app.authoring import services as svc
 from app.authoring.forms import ActionForm, ItemForm, KeyForm
-from app.bank.services import item_query, normalise_content
+from app.bank.services import CappedPagination, item_query, normalise_content
 from app.clock import now
 from app.extensions import db
 from app.models import Item, Topic
@@ -46,7 +46,9 @@ def index():
         stmt = stmt.where(Item.key_source == args["key"])
     if args.get("origin") in ORIGINS:
         stmt = stmt.where(Item.origin == args["origin"])
-    page = db.paginate(stmt, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    # the bank's search index pages a search (a count capped at 1,000), as on the public bank pages
+    page = CappedPagination(select=stmt, session=db.session(), per_page=current_app.config["ITEMS_PER_PAGE"],
+                            error_out=False)
     queue = db.session.scalar(sa.select(sa.func.count()).select_from(Item).where(
         Item.retired.is_(False), sa.or_(Item.key_source == "none", Item.flagged != ""))) or 0
     topics = db.session.scalars(sa.select(Topic).order_by(Topic.position)).all()
