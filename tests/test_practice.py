@@ -477,3 +477,17 @@ def test_old_attempts_keep_the_version_the_student_saw(app, student):
     set_url = student.get(f"/practice/items/{item['uid']}").headers["Location"]
     _, feedback_url = answer_current(student, set_url, item["answer"])
     assert "回答错误" in student.get(feedback_url).get_data(as_text=True)
+    # and a paper drawn after the edit is graded by version 2, though version 1 of the item was graded (and kept in
+    # the per-process cache of graded versions) a moment ago
+    second = start_exam(student, {**SMALL, "count_single_choice": 1, "count_multi_choice": 0,
+                                  "count_true_false": 0, "count_term_definition": 0})
+    with app.app_context():
+        exam = db.session.get(ExamAttempt, second)
+        exam.paper = [{"item_id": item["id"], "version": 2, "points": 5.0, "order": sorted(item["options"])}]
+        exam.max_score = 5.0
+        db.session.commit()
+    autosave(student, second, 0, [new_key])
+    token = csrf_token(student, f"/exam/{second}/confirm")
+    student.post(f"/exam/{second}/submit", data={"csrf_token": token})
+    with app.app_context():
+        assert db.session.get(ExamAttempt, second).score == 5.0

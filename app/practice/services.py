@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -465,11 +467,7 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
     """
     deadline = aware(attempt.deadline)
     cutoff = deadline + grace() if deadline else None
-    item_ids = [entry["item_id"] for entry in attempt.paper]
-    # only what grading reads: no topics, sources or search text (a third of a submit's time at the bell)
-    items = {i.id: i for i in db.session.scalars(sa.select(Item).where(Item.id.in_(item_ids)).options(
-        orm.load_only(Item.id, Item.type, Item.version, *(getattr(Item, f) for f in CONTENT_FIELDS)),
-        orm.lazyload(Item.topics), orm.lazyload(Item.sources)))}
+    items = graded_versions(attempt.paper)
     answers = _answers_now(attempt)
     graded = _grade_paper(attempt, items, answers, cutoff, closed_by)
     claimed = db.session.execute(sa.update(ExamAttempt).where(ExamAttempt.id == attempt.id,
@@ -488,7 +486,7 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
     feed = policy_allows_feedback(attempt)
     total = 0.0
     records, scored, blanks = [], [], []
-    for position, version, item, value, blank, result, points in graded:
+    for position, version, item_id, value, blank, result, points in graded:
         row = answers.get(position)
         pending = attempt.assignment_id is not None and not blank and result.detail.get("verdict") == "review"
         if row is None:
@@ -502,7 +500,7 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
                 update["answer"] = None
             scored.append(update)
         total += points
-        records.append({"user_id": attempt.user_id, "item_id": item.id, "item_version": version,
+        records.append({"user_id": attempt.user_id, "item_id": item_id, "item_version": version,
                         "mode": "exam", "exam_id": attempt.id, "answer": value, "score": result.score,
                         "correct": result.correct, "detail": result.detail,
                         "created_at": when})
@@ -538,20 +536,53 @@ def _snapshot(answers: dict[int, Any]) -> dict[int, tuple[Any, Any]]:
     return {position: (row.answer, row.saved_at) for position, row in answers.items()}
 
 
-def _grade_paper(attempt: ExamAttempt, items: dict[int, Item], answers: dict[int, Any],
-                 cutoff: datetime | None, closed_by: str) -> list[tuple[Any, ...]]:
-    """(position, version, item, graded value, blank, result, points) for each question of the paper (reads only)."""
+GRADED_VERSIONS_CACHED = 4096  # (item, version) contents per app and process: a class's papers share their items
+_graded_versions_lock = threading.Lock()
+
+
+def graded_versions(paper: list[dict[str, Any]]) -> dict[tuple[int, int], tuple[str, dict[str, Any]]]:
+    """(item id, version) -> (type, content) for a paper's questions, as a student saw them.
+
+    An item's version never changes once written (any change of content is a new version, kept in item_version), so
+    they are cached per app and process: at the bell, 200 papers drawn from the same bank read each version once.
+    Items deleted since the paper was drawn are left out. The contents are shared: read them, never change them.
+    """
+    cache = current_app.extensions.setdefault("crm_graded_versions", OrderedDict())
+    wanted = {(int(entry["item_id"]), int(entry["version"])) for entry in paper}
+    with _graded_versions_lock:
+        found = {key: cache[key] for key in wanted if key in cache}
+    missing = {item_id for item_id, version in wanted if (item_id, version) not in found}
+    if missing:
+        # only what grading reads: no topics, sources or search text
+        items = db.session.scalars(sa.select(Item).where(Item.id.in_(missing)).options(
+            orm.load_only(Item.id, Item.type, Item.version, *(getattr(Item, f) for f in CONTENT_FIELDS)),
+            orm.lazyload(Item.topics), orm.lazyload(Item.sources)))
+        for item in items:
+            for item_id, version in wanted:
+                if item_id == item.id:
+                    found[(item_id, version)] = (item.type, version_content(item, version))
+        with _graded_versions_lock:
+            cache.update(found)
+            while len(cache) > GRADED_VERSIONS_CACHED:
+                cache.popitem(last=False)
+    return found
+
+
+def _grade_paper(attempt: ExamAttempt, items: dict[tuple[int, int], tuple[str, dict[str, Any]]],
+                 answers: dict[int, Any], cutoff: datetime | None, closed_by: str) -> list[tuple[Any, ...]]:
+    """(position, version, item id, graded value, blank, result, points) for each question of the paper (reads
+    only)."""
     out = []
     for position, entry in enumerate(attempt.paper):
-        item = items.get(entry["item_id"])
-        if item is None:
+        graded = items.get((int(entry["item_id"]), int(entry["version"])))
+        if graded is None:
             continue
+        item_type, content = graded
         row = answers.get(position)
         value = row.answer if row is not None else None
         if row is not None and cutoff is not None and aware(row.saved_at) > cutoff:
             value = None  # saved after the deadline: the paper is graded as it stood at the deadline
-        content = version_content(item, entry["version"])
-        kind = REGISTRY[item.type]
+        kind = REGISTRY[item_type]
         blank = kind.is_blank(value)
         result = GradeResult(0.0, False, {}) if blank and kind.auto_graded \
             else grade(content, value, multi_rule=attempt.multi_rule)
@@ -560,7 +591,7 @@ def _grade_paper(attempt: ExamAttempt, items: dict[int, Item], answers: dict[int
             # a question never reached before the time ran out is not a wrong answer: it scores 0 on this
             # paper but stays out of the 错题本 and the accuracy figures
             result = GradeResult(None, None, {"unanswered": True})
-        out.append((position, entry["version"], item, value, blank, result, points))
+        out.append((position, entry["version"], int(entry["item_id"]), value, blank, result, points))
     return out
 
 
