@@ -286,3 +286,4 @@ def test_submit_reads_the_attempt_once_and_never_reads_a_job(app, student):
 
         job = db.session.scalar(sa.select(Job).where(Job.key == f"exam-learning:{attempt_id}"))
         assert job_queue.wait(job.id, timeout=30).status == "done"
+    job_queue._workers[id(app)].join()  # the worker thread has given its connection back before the app is disposed

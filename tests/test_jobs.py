@@ -67,6 +67,7 @@ def test_in_process_worker_runs_jobs_outside_the_request(app, client):
         assert sandbox.status == "ready" and sandbox.counts["customers"] == 25_000
     status = client.get(f"/jobs/{job_id}.json").get_json()
     assert status["finished"] and status["percent"] == 100 and status["next"] == f"/sandbox/{sandbox.id}/"
+    jobs._workers[id(app)].join()  # the worker thread has given its connection back before the app is disposed
 
 
 def test_job_pages_belong_to_their_owner(app, client):
@@ -164,6 +165,9 @@ def test_compiled_templates_are_cached_for_the_next_worker(app, tmp_path):
     assert again.status_code == 200 and without_tokens(again.data) == without_tokens(page.data)
     assert compiled == [], f"templates compiled again despite the cache: {compiled}"
     assert sorted(p.name for p in cache.iterdir()) == cached
+    for each in (first, second):
+        with each.app_context():
+            db.engine.dispose()
 
 
 def test_jobs_a_dead_process_left_behind_are_recovered(app, client):
