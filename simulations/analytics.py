@@ -328,15 +328,13 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
     n_settled = np.maximum(months - 3 - np.maximum(settled_from, 0), 0)
     if volume.dtype.kind in "iub":
         # sums over month ranges as differences of prefix sums (exact for integers, so the same floats):
-        # total[j] = orders before month j; kept month by month when the counts come month-major (a column-major
-        # matrix: 24 vector additions), else one cumsum along each row
+        # total[j] = orders before month j, kept month by month: 24 vector additions over the counts made
+        # month-major (no copy when they come so; a cumsum along each row written transposed took 7-12 ms against
+        # 6-7 ms for the copy and the additions, 100,000 x 24)
         total = np.zeros((months + 1, n), dtype=np.int64)
-        if volume.flags.f_contiguous and not volume.flags.c_contiguous:
-            by_month = np.asarray(volume.T, dtype=np.int64)
-            for j in range(months):
-                np.add(total[j], by_month[j], out=total[j + 1])
-        else:
-            np.cumsum(volume, axis=1, dtype=np.int64, out=total[1:].T)
+        by_month = np.ascontiguousarray(volume.T, dtype=np.int64)
+        for j in range(months):
+            np.add(total[j], by_month[j], out=total[j + 1])
         rows = np.arange(n)
         in_run = np.where(last >= run_start, total[last + 1, rows] - total[np.minimum(run_start, months), rows], 0)
         settled_end = max(months - 3, 0)
