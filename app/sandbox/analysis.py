@@ -205,7 +205,8 @@ def metrics_from_store(sandbox: Sandbox) -> dict[str, np.ndarray]:
     # monetary in whole cents: the same order and ties (it is rounded to cents), ranked without a float sort
     scores = rfm_scores(recency, frequency.astype(float), np.rint(monetary * 100))
     # orders per customer and month of the history window (month 0 = the oldest): a month number per day of the
-    # window, looked up for each order, then one bincount of (customer, month) cells
+    # window, looked up for each order, then one bincount of (customer, month) cells, customer-major so that it
+    # counts along the orders (4 ms; month-major cells jump around: 13-16 ms)
     start = np.datetime64(as_of, "M") - np.timedelta64(months - 1, "M")
     start_day = int((start.astype("datetime64[D]") - store.EPOCH).astype("int64"))
     cell_type = np.int32 if ids.size * months < 2**31 else np.int64
@@ -214,7 +215,7 @@ def metrics_from_store(sandbox: Sandbox) -> dict[str, np.ndarray]:
     if who.size and int(day.min()) < start_day:  # orders before the window are not counted
         window = day >= start_day
         index, day = index[window], day[window]
-    cells = month_of_day[day - start_day]
+    cells = month_of_day.take(day - np.int32(start_day))  # (take: 2 ms against 3 for indexing)
     cells += index.astype(cell_type) * cell_type(months)
     volume = np.bincount(cells, minlength=ids.size * months).reshape(ids.size, months)  # integer counts
     acquired = month_index(customers_["acquired_on"].astype("datetime64[D]"), as_of, months)
