@@ -30,7 +30,7 @@ EPOCH = np.datetime64("1970-01-01", "D")
 def _ranks(values: FloatArray, tie_rule: TieRule) -> FloatArray:
     """Return 1-based ascending ranks: ties by input order ("rank_first") or shared average ("average_rank")."""
     n = values.size
-    order = np.argsort(_small_key(values), kind="stable")
+    order = _stable_order(values)
     ranks = np.empty(n, dtype=np.float64)
     ranks[order] = np.arange(1, n + 1, dtype=np.float64)
     if tie_rule == "rank_first":
@@ -59,6 +59,21 @@ def _small_key(values: FloatArray) -> npt.NDArray[Any]:
         return values
     key = np.where(finite, values - low + 1, np.where(values > 0, high - low + 2, 0))  # -inf first, +inf last
     return key.astype(np.uint16)
+
+
+def _stable_order(values: FloatArray) -> IntArray:
+    """``np.argsort(values, kind="stable")``, quicker for whole numbers: by radix (``_small_key``) within a span of
+    65,000, else (amounts in cents, say) by sorting one unique 64-bit key per value, (value - min) * n + index,
+    which needs no stable sort (2x quicker than a stable argsort of 100,000 floats)."""
+    key = _small_key(values)
+    n = values.size
+    if key.dtype != np.uint16 and n:
+        low, high = float(values.min()), float(values.max())  # NaN: both NaN, so not finite
+        if (np.isfinite(low) and np.isfinite(high) and max(-low, high) < 2**53 and (high - low + 1) * n < 2**62
+                and np.array_equal(values, np.floor(values))):
+            unique = (values - low).astype(np.int64) * n + np.arange(n, dtype=np.int64)
+            return np.asarray(np.sort(unique) % n, dtype=np.int64)
+    return np.asarray(np.argsort(key, kind="stable"), dtype=np.int64)
 
 
 # the cell code r*100 + f*10 + m as text, looked up (what .astype(str) of the int64 codes gives, dtype <U21 too)
@@ -313,15 +328,15 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
     n_settled = np.maximum(months - 3 - np.maximum(settled_from, 0), 0)
     if volume.dtype.kind in "iub":
         # sums over month ranges as differences of prefix sums (exact for integers, so the same floats):
-        # total[j] = orders before month j; kept month by month when the counts come month-major (a column-major
-        # matrix: 24 vector additions), else one cumsum along each row
-        total = np.zeros((months + 1, n), dtype=np.int64)
-        if volume.flags.f_contiguous and not volume.flags.c_contiguous:
-            by_month = np.asarray(volume.T, dtype=np.int64)
-            for j in range(months):
-                np.add(total[j], by_month[j], out=total[j + 1])
-        else:
-            np.cumsum(volume, axis=1, dtype=np.int64, out=total[1:].T)
+        # total[j] = orders before month j, kept month by month: 24 vector additions over the counts made
+        # month-major (no copy when they come so; a cumsum along each row written transposed took 7-12 ms against
+        # 6-7 ms for the copy and the additions, 100,000 x 24)
+        # (32-bit sums when no row can reach 2**31: half the memory traffic, the same integers)
+        wide = volume.size == 0 or int(volume.max()) * months >= 2**31 or int(volume.min()) * months <= -(2**31)
+        total = np.zeros((months + 1, n), dtype=np.int64 if wide else np.int32)
+        by_month = np.ascontiguousarray(volume.T, dtype=total.dtype)
+        for j in range(months):
+            np.add(total[j], by_month[j], out=total[j + 1])
         rows = np.arange(n)
         in_run = np.where(last >= run_start, total[last + 1, rows] - total[np.minimum(run_start, months), rows], 0)
         settled_end = max(months - 3, 0)

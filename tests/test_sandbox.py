@@ -161,6 +161,22 @@ def test_metrics_from_the_raw_orders_match_the_stored_ones(app, world):
         assert np.allclose(fresh["revenue"], data["revenue"]) and np.allclose(fresh["profit"], data["profit"])
 
 
+def test_metrics_from_the_raw_orders_equal_the_straightforward_computation(app, world):
+    """Every figure of the fast path, dates and sums included, equals ``compute_metrics`` on the orders as read."""
+    from app.sandbox import analysis
+
+    with app.app_context():
+        sandbox = db.session.get(Sandbox, world.sandbox_id)
+        months = int(sandbox.params.get("months") or 24)
+        plain = analysis.compute_metrics(analysis._read_customers(sandbox),
+                                         analysis._read_orders(sandbox, with_cost=True),
+                                         analysis.as_of_of(sandbox.params), months)
+        fresh = analysis.metrics_from_store(sandbox)
+        assert fresh.keys() == plain.keys()
+        for key in plain:
+            np.testing.assert_array_equal(fresh[key], plain[key], err_msg=key)
+
+
 def test_data_file_is_written_whole_and_deleted_with_the_sandbox(app, world):
     from app.sandbox import services as svc
     from app.sandbox import store

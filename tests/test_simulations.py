@@ -434,6 +434,10 @@ def test_infer_stage_on_integer_counts_equals_the_masked_float_sums() -> None:
         as_float = an.infer_stage(counts.astype(float), acquired, min_quiet_months=quiet)
         month_major = an.infer_stage(np.asfortranarray(counts), acquired, min_quiet_months=quiet)
         assert as_int.tolist() == as_float.tolist() == month_major.tolist(), trial
+        if trial % 10 == 0:  # counts whose sums need 64 bits: the same as their float sums
+            huge = counts * 2**32
+            assert an.infer_stage(huge, acquired, min_quiet_months=quiet).tolist() == an.infer_stage(
+                huge.astype(float), acquired, min_quiet_months=quiet).tolist(), trial
 
 
 def test_quintile_scores_of_whole_numbers_equal_a_plain_stable_sort() -> None:
@@ -453,6 +457,14 @@ def test_quintile_scores_of_whole_numbers_equal_a_plain_stable_sort() -> None:
             values[rng.random(n) < 0.02] = -np.inf
         for better in (True, False):
             np.testing.assert_array_equal(an.quintile_scores(values, better), plain(values, better))
+    for trial in range(20):  # wider spans (amounts in cents, large day spans): one unique 64-bit key per value
+        n = int(rng.integers(1, 3000))
+        values = rng.integers(-5 * 10**8 if trial % 2 else 0, 10**9, n).astype(float)
+        values[rng.random(n) < 0.3] = values[0]  # many ties
+        for better in (True, False):
+            np.testing.assert_array_equal(an.quintile_scores(values, better), plain(values, better))
+            np.testing.assert_array_equal(an.quintile_scores(values, better, "average_rank"),
+                                          an.quintile_scores(values / 7, better, "average_rank"))  # not whole
     r, f, m = (rng.integers(0, 40, 500).astype(float) for _ in range(3))
     scores = an.rfm_scores(r, f, m)
     assert scores["cell"].tolist() == (scores["r"] * 100 + scores["f"] * 10 + scores["m"]).astype(str).tolist()

@@ -157,52 +157,73 @@ def metrics_from_store(sandbox: Sandbox) -> dict[str, np.ndarray]:
     benchmark measures).
 
     The orders are read once, through Arrow, in the file's order: by customer, and by id (so by date) within a
-    customer. Per-customer count, sums, first and last day are then segment reductions between the places where
-    the customer changes, and orders per (customer, month) one ``bincount``; scoring, tiers and the stage rule are
-    ``simulations.analytics``. Rows that are not in customer order (another writer) are sorted first.
+    customer. Per-customer count and sums are segment reductions between the places where the customer changes,
+    first and last day the segments' ends (when the days ascend within each customer, as they do), and orders per
+    (customer, month) one ``bincount`` of 32-bit cells in customer-major order (sequential counts); scoring, tiers
+    and the stage rule are ``simulations.analytics``. Rows that are not in customer order (another writer) are
+    sorted first.
     """
     from simulations.analytics import infer_stage, month_index, rfm_scores, value_tiers
 
     as_of, months = as_of_of(sandbox.params), int(sandbox.params.get("months") or 24)
+    as_of_day = int((np.datetime64(as_of, "D") - store.EPOCH).astype("int64"))
     customers_ = store.arrays(sandbox, "SELECT id, acquired_on FROM customers ORDER BY id")
     ids = customers_["id"].astype("int64", copy=False)
-    orders = store.arrays(sandbox, "SELECT customer_id, ordered_on, amount, cost FROM orders WHERE ordered_on <= ?",
-                          [as_of])
-    who, day = orders["customer_id"].astype("int64", copy=False), orders["ordered_on"]  # day numbers (int32)
+    # every order, then the few after as_of (if any) dropped in numpy: DuckDB's WHERE took 10 of 28 ms; customer
+    # ids as 32-bit integers when they fit (less to copy out of Arrow's row-group chunks)
+    who_type = "INTEGER" if ids.size == 0 or int(ids[-1]) < 2**31 else "BIGINT"
+    orders = store.arrays(sandbox, f"SELECT customer_id::{who_type} AS customer_id, ordered_on, amount, cost "
+                                   "FROM orders")
+    who, day = orders["customer_id"], orders["ordered_on"]  # day numbers (int32)
     amount, cost = orders["amount"], orders["cost"]
+    if who.size and int(day.max()) > as_of_day:
+        keep = day <= as_of_day
+        who, day, amount, cost = who[keep], day[keep], amount[keep], cost[keep]
     if who.size and np.any(who[1:] < who[:-1]):
         order = np.argsort(who, kind="stable")
         who, day, amount, cost = who[order], day[order], amount[order], cost[order]
-    starts = np.flatnonzero(np.concatenate(([True], who[1:] != who[:-1]))) if who.size else np.zeros(0, "int64")
+    change = who[1:] != who[:-1]
+    starts = np.flatnonzero(np.concatenate(([True], change))) if who.size else np.zeros(0, "int64")
+    ends = np.append(starts[1:], who.size)
     dense = ids.size > 0 and ids[0] == 1 and bool(np.all(np.diff(ids) == 1))  # ids 1..n: index = id - 1
-    pos = who[starts] - 1 if dense else np.searchsorted(ids, who[starts])
+    index = who - 1 if dense else np.searchsorted(ids, who)
+    pos = index[starts]
+    has = np.zeros(ids.size, dtype=bool)
+    has[pos] = True
     frequency = np.zeros(ids.size, dtype="int64")
     monetary, profit = np.zeros(ids.size), np.zeros(ids.size)
-    first, last = np.full(ids.size, np.nan), np.full(ids.size, np.nan)
+    first, last = np.zeros(ids.size, dtype="int64"), np.zeros(ids.size, dtype="int64")
     if who.size:
-        frequency[pos] = np.diff(np.append(starts, who.size))
+        frequency[pos] = ends - starts
         monetary[pos] = np.round(np.add.reduceat(amount, starts), 2)
         profit[pos] = np.add.reduceat(amount - cost, starts)
-        first[pos], last[pos] = np.minimum.reduceat(day, starts), np.maximum.reduceat(day, starts)
-    as_of_day = int((np.datetime64(as_of, "D") - store.EPOCH).astype("int64"))
-    recency = np.where(frequency > 0, as_of_day - np.nan_to_num(last), np.inf)
-    scores = rfm_scores(recency, frequency.astype(float), monetary)
+        if bool(np.all((day[1:] >= day[:-1]) | change)):  # days ascend within each customer
+            first[pos], last[pos] = day[starts], day[ends - 1]
+        else:
+            first[pos], last[pos] = np.minimum.reduceat(day, starts), np.maximum.reduceat(day, starts)
+    recency = np.where(has, (as_of_day - last).astype(float), np.inf)
+    # monetary in whole cents: the same order and ties (it is rounded to cents), ranked without a float sort
+    scores = rfm_scores(recency, frequency.astype(float), np.rint(monetary * 100))
     # orders per customer and month of the history window (month 0 = the oldest): a month number per day of the
-    # window, looked up for each order, then one bincount of (customer, month) cells
+    # window, looked up for each order, then one bincount of (customer, month) cells, customer-major so that it
+    # counts along the orders (4 ms; month-major cells jump around: 13-16 ms)
     start = np.datetime64(as_of, "M") - np.timedelta64(months - 1, "M")
     start_day = int((start.astype("datetime64[D]") - store.EPOCH).astype("int64"))
+    cell_type = np.int32 if ids.size * months < 2**31 else np.int64
     month_of_day = (np.arange(start_day, as_of_day + 1).astype("datetime64[D]").astype("datetime64[M]")
-                    - start).astype("int64")
-    if who.size and day.min() < start_day:  # orders before the window are not counted
+                    - start).astype(cell_type)
+    if who.size and int(day.min()) < start_day:  # orders before the window are not counted
         window = day >= start_day
-        who, day = who[window], day[window]
-    cells = month_of_day[day - start_day] * ids.size  # month-major cells: infer_stage sums months as vectors
-    cells += who - 1 if dense else np.searchsorted(ids, who)
-    volume = np.bincount(cells, minlength=ids.size * months).reshape(months, ids.size).T  # integer counts
+        index, day = index[window], day[window]
+    cells = month_of_day.take(day - np.int32(start_day))  # (take: 2 ms against 3 for indexing)
+    cells += index.astype(cell_type) * cell_type(months)
+    volume = np.bincount(cells, minlength=ids.size * months).reshape(ids.size, months)  # integer counts
     acquired = month_index(customers_["acquired_on"].astype("datetime64[D]"), as_of, months)
     stage = infer_stage(volume, acquired)
+    missing = np.datetime64("NaT")
     return {"customer_id": ids, "n_orders": frequency, "revenue": monetary, "profit": np.round(profit, 2),
-            "first_order_on": store.as_dates(first), "last_order_on": store.as_dates(last),
+            "first_order_on": np.where(has, store.EPOCH + first.astype("timedelta64[D]"), missing),
+            "last_order_on": np.where(has, store.EPOCH + last.astype("timedelta64[D]"), missing),
             "r": scores["r"], "f": scores["f"], "m": scores["m"], "rfm": scores["cell"],
             "tier": value_tiers(profit), "stage": stage}
 
