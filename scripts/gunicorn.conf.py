@@ -44,13 +44,14 @@ def post_worker_init(worker):
     first answer: once the worker has answered its first request (so that request does not share the CPU with
     it: it made the cold start 0.4 s slower), or after two seconds without one.
 
-    The app's start-up allocates a few hundred thousand long-lived objects (modules, classes, SQLAlchemy's
-    constructs): the collector walked them again and again while they were being made (0.05-0.1 s of the cold
-    start) and would keep walking them in every full collection while serving. So collection is off while the app
+    The app's start-up allocates about 150,000 objects the collector tracks, nearly all for the life of the process
+    (modules, classes, functions, SQLAlchemy's constructs): the collector walked them again and again while they
+    were being made (0.05-0.1 s of the cold start) and would keep walking them in every full collection while
+    serving. So collection is off while the app
     is built (post_fork), then those objects move to the permanent generation and it is on again, for everything
     allocated from here on: `gc.disable()` early, `gc.freeze()`, `gc.enable()`, the sequence the `gc`
-    documentation gives for forking servers. (The little cyclic garbage of the start-up, under a thousand objects,
-    stays.)"""
+    documentation gives for forking servers. (The cyclic garbage of the start-up, about 600 objects, stays, once per
+    worker.)"""
     import gc
     import threading
 
