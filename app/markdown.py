@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import markdown as md
-import nh3
 from markupsafe import Markup
 
 ALLOWED_TAGS = {
@@ -46,6 +44,9 @@ def _filter_attribute(tag: str, attr: str, value: str) -> str | None:
 
 @lru_cache(maxsize=4096)
 def _render(text: str) -> str:
+    import markdown as md  # (imported on the first text rendered, not when the app starts)
+    import nh3
+
     html = md.markdown(text, extensions=["tables", "sane_lists", "fenced_code", "nl2br"])
     return nh3.clean(
         html,

@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from question_bank.schema import (
     ALLOWED_FIELDS,
     CHOICE_TYPES,
@@ -52,6 +50,8 @@ class Bank:
 
 
 def load_topics(bank_dir: Path = BANK_DIR) -> list[dict[str, str]]:
+    import yaml  # (imported when a file is read, not by whoever imports the package: the web app starts without it)
+
     with open(bank_dir / "topics.yaml", encoding="utf-8") as fh:
         topics: list[dict[str, str]] = yaml.safe_load(fh)
     return topics
@@ -329,6 +329,8 @@ def _provenance_problems(item: dict[str, Any]) -> list[str]:
 def load_file(path: Path, topic_names: set[str], seed_names: set[str] | None,
               strict: bool = REQUIRE_COMPLETE_CONTENT) -> tuple[list[dict[str, Any]], list[str]]:
     """Parse one item file; return its items and its problems as ``file: id: reason`` lines."""
+    import yaml
+
     try:
         with open(path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh)
@@ -387,6 +389,8 @@ def load_bank(bank_dir: Path = BANK_DIR, paths: list[Path] | None = None, check_
 
 def load_notes(bank_dir: Path = BANK_DIR, topic_names: set[str] | None = None) -> list[dict[str, Any]]:
     """Read ``notes/*.md``: YAML front matter (title, topics, sources) then Markdown."""
+    import yaml
+
     notes = []
     problems = []
     for path in sorted((bank_dir / "notes").glob("*.md")):

@@ -15,7 +15,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.bank.services import apply_item_content, item_query, reindex_item
-from app.bank.yaml_export import export_yaml
 from app.clock import now
 from app.extensions import db
 from app.models import Item, ItemSource, Topic, User
@@ -274,6 +273,8 @@ def yaml_file_names() -> list[str]:
 
 def yaml_exports() -> dict[str, str]:
     """The live bank (not retired) as question_bank YAML, one text per bank file, in bank order."""
+    from app.bank.yaml_export import export_yaml  # (PyYAML loads when an export is made, not at start-up)
+
     files = bank_files()
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in db.session.scalars(item_query()):

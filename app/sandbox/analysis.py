@@ -14,15 +14,17 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models.sandbox import Sandbox, SbAnalysisCache
 from app.sandbox import store
+
+if TYPE_CHECKING:  # numpy is imported inside the functions: the app starts without it
+    import numpy as np
 
 MAX_SANDBOXES = 4
 _lock = threading.Lock()
@@ -113,6 +115,8 @@ def compute_metrics(customers: dict[str, np.ndarray], orders: dict[str, np.ndarr
 
     ``volume``: the customers x months order counts (``monthly_volume``) when the caller has them already.
     """
+    import numpy as np
+
     from simulations.analytics import (
         infer_stage,
         month_index,
@@ -127,7 +131,7 @@ def compute_metrics(customers: dict[str, np.ndarray], orders: dict[str, np.ndarr
     scores = rfm_scores(raw["recency_days"], raw["frequency"], raw["monetary"])
     pos = np.searchsorted(ids, orders["customer_id"])
     profit = np.bincount(pos, weights=orders["amount"] - orders["cost"], minlength=ids.size)
-    days = (orders["day"] - store.EPOCH).astype("int64")
+    days = (orders["day"] - store.epoch()).astype("int64")
     first = np.full(ids.size, np.iinfo(np.int64).max)
     last = np.full(ids.size, np.iinfo(np.int64).min)
     np.minimum.at(first, pos, days)
@@ -142,9 +146,9 @@ def compute_metrics(customers: dict[str, np.ndarray], orders: dict[str, np.ndarr
         "n_orders": raw["frequency"].astype("int64"),
         "revenue": raw["monetary"],
         "profit": np.round(profit, 2),
-        "first_order_on": np.where(has, store.EPOCH + first.clip(-10**6, 10**6).astype("timedelta64[D]"),
+        "first_order_on": np.where(has, store.epoch() + first.clip(-10**6, 10**6).astype("timedelta64[D]"),
                                    np.datetime64("NaT")),
-        "last_order_on": np.where(has, store.EPOCH + last.clip(-10**6, 10**6).astype("timedelta64[D]"),
+        "last_order_on": np.where(has, store.epoch() + last.clip(-10**6, 10**6).astype("timedelta64[D]"),
                                   np.datetime64("NaT")),
         "r": scores["r"], "f": scores["f"], "m": scores["m"], "rfm": scores["cell"],
         "tier": value_tiers(profit),
@@ -163,10 +167,12 @@ def metrics_from_store(sandbox: Sandbox) -> dict[str, np.ndarray]:
     and the stage rule are ``simulations.analytics``. Rows that are not in customer order (another writer) are
     sorted first.
     """
+    import numpy as np
+
     from simulations.analytics import infer_stage, month_index, rfm_scores, value_tiers
 
     as_of, months = as_of_of(sandbox.params), int(sandbox.params.get("months") or 24)
-    as_of_day = int((np.datetime64(as_of, "D") - store.EPOCH).astype("int64"))
+    as_of_day = int((np.datetime64(as_of, "D") - store.epoch()).astype("int64"))
     customers_ = store.arrays(sandbox, "SELECT id, acquired_on FROM customers ORDER BY id")
     ids = customers_["id"].astype("int64", copy=False)
     # every order, then the few after as_of (if any) dropped in numpy: DuckDB's WHERE took 10 of 28 ms; customer
@@ -208,7 +214,7 @@ def metrics_from_store(sandbox: Sandbox) -> dict[str, np.ndarray]:
     # window, looked up for each order, then one bincount of (customer, month) cells, customer-major so that it
     # counts along the orders (4 ms; month-major cells jump around: 13-16 ms)
     start = np.datetime64(as_of, "M") - np.timedelta64(months - 1, "M")
-    start_day = int((start.astype("datetime64[D]") - store.EPOCH).astype("int64"))
+    start_day = int((start.astype("datetime64[D]") - store.epoch()).astype("int64"))
     cell_type = np.int32 if ids.size * months < 2**31 else np.int64
     month_of_day = (np.arange(start_day, as_of_day + 1).astype("datetime64[D]").astype("datetime64[M]")
                     - start).astype(cell_type)
@@ -222,14 +228,16 @@ def metrics_from_store(sandbox: Sandbox) -> dict[str, np.ndarray]:
     stage = infer_stage(volume, acquired)
     missing = np.datetime64("NaT")
     return {"customer_id": ids, "n_orders": frequency, "revenue": monetary, "profit": np.round(profit, 2),
-            "first_order_on": np.where(has, store.EPOCH + first.astype("timedelta64[D]"), missing),
-            "last_order_on": np.where(has, store.EPOCH + last.astype("timedelta64[D]"), missing),
+            "first_order_on": np.where(has, store.epoch() + first.astype("timedelta64[D]"), missing),
+            "last_order_on": np.where(has, store.epoch() + last.astype("timedelta64[D]"), missing),
             "r": scores["r"], "f": scores["f"], "m": scores["m"], "rfm": scores["cell"],
             "tier": value_tiers(profit), "stage": stage}
 
 
 def customers(sandbox: Sandbox) -> dict[str, np.ndarray]:
     """Per-customer arrays (sorted by id) of the observable metrics plus city/kind/channel/acquisition."""
+    import numpy as np
+
     def load() -> dict[str, np.ndarray]:
         data = _read_customers(sandbox)
         metric = store.columns(sandbox, f"SELECT n_orders, revenue, profit, {store.days('last_order_on')} AS last, "
@@ -249,6 +257,8 @@ def customers(sandbox: Sandbox) -> dict[str, np.ndarray]:
 
 
 def index_of(sandbox: Sandbox, customer_ids: Any) -> np.ndarray:
+    import numpy as np
+
     ids = customers(sandbox)["id"]
     return np.searchsorted(ids, np.asarray(customer_ids, dtype="int64"))
 
@@ -257,6 +267,8 @@ def index_of(sandbox: Sandbox, customer_ids: Any) -> np.ndarray:
 
 def rfm_grid(sandbox: Sandbox) -> dict[str, Any]:
     """Customer counts and revenue on the R x F grid (M averaged), for the heat map and the cell table."""
+    import numpy as np
+
     def compute() -> dict[str, Any]:
         data = customers(sandbox)
         counts = np.zeros((5, 5))
@@ -297,6 +309,8 @@ def lifecycle_from(stage: np.ndarray, ids: np.ndarray, orders: dict[str, np.ndar
 
     ``volume``: ``monthly_volume`` of these ids and orders when the caller has it already.
     """
+    import numpy as np
+
     from simulations.analytics import monthly_volume
 
     if volume is None:
@@ -320,18 +334,31 @@ def lifecycle(sandbox: Sandbox) -> dict[str, Any]:
     return cached(sandbox, "lifecycle", compute, persist=True)
 
 
+def _recency(d: dict[str, np.ndarray]) -> np.ndarray:
+    import numpy as np
+
+    return np.where(np.isfinite(d["recency_days"]), d["recency_days"], np.nan)
+
+
+def _profit(d: dict[str, np.ndarray]) -> np.ndarray:
+    import numpy as np
+
+    return np.maximum(d["profit"], 0.0)
+
+
 # name -> (label, values per customer, drawn on a log scale)
 DIMENSIONS = {
-    "recency": ("最近购买距今天数", lambda d: np.where(np.isfinite(d["recency_days"]), d["recency_days"],
-                                                       np.nan), False),
+    "recency": ("最近购买距今天数", _recency, False),
     "frequency": ("订单数 F", lambda d: d["n_orders"].astype(float), True),
     "monetary": ("消费金额 M", lambda d: d["revenue"], True),
-    "profit": ("贡献利润", lambda d: np.maximum(d["profit"], 0.0), True),
+    "profit": ("贡献利润", _profit, True),
 }
 
 
 def clusters(sandbox: Sandbox, k: int = 4) -> dict[str, Any]:
     """k-means on standardised RFM features (deterministic seed); labels and centroid summaries."""
+    import numpy as np
+
     def compute() -> dict[str, Any]:
         from simulations.analytics import kmeans, rfm_features
 
@@ -372,6 +399,8 @@ def rules_from(order_ids: np.ndarray, product_ids: np.ndarray, names: dict[int, 
 def distinct_count(values: np.ndarray) -> int:
     """How many distinct values: changes between neighbours once sorted (order lines come sorted by order id,
     so usually no sort at all; np.unique over 3.4 M ids took 2.3 s, this takes a few hundredths)."""
+    import numpy as np
+
     values = np.asarray(values)
     if values.size == 0:
         return 0
@@ -400,11 +429,13 @@ def basket_rules(sandbox: Sandbox, min_support: float = 0.005, min_confidence: f
 
 def satisfaction_from(surveys: dict[str, np.ndarray], orders: dict[str, np.ndarray], as_of: date) -> dict[str, Any]:
     """Each survey's c = b/a and whether its customer ordered again within REPURCHASE_DAYS after the survey day."""
+    import numpy as np
+
     as_of64 = np.datetime64(as_of, "D")
     order_key = np.lexsort((orders["day"], orders["customer_id"]))
     cust, day = orders["customer_id"][order_key], orders["day"][order_key]
-    key_orders = cust.astype("int64") * 1_000_000 + (day - store.EPOCH).astype("int64")
-    key_surveys = surveys["customer_id"] * 1_000_000 + (surveys["day"] - store.EPOCH).astype("int64")
+    key_orders = cust.astype("int64") * 1_000_000 + (day - store.epoch()).astype("int64")
+    key_surveys = surveys["customer_id"] * 1_000_000 + (surveys["day"] - store.epoch()).astype("int64")
     pos = np.searchsorted(key_orders, key_surveys, side="right")  # the first order strictly after the survey day
     has_next = pos < key_orders.size
     at = np.minimum(pos, max(cust.size - 1, 0))
@@ -442,6 +473,8 @@ def precompute(sandbox: Sandbox, tables: dict[str, dict[str, Any]], metrics: dic
     ``metrics`` (``compute_metrics``) and ``volume`` (``monthly_volume``), when given, are the very arrays the
     sandbox's file gets (or has) as ``customer_metrics``; without them the stages are read from the file.
     """
+    import numpy as np
+
     o, lines, s = tables["orders"], tables["order_lines"], tables["surveys"]
     orders = {"customer_id": np.asarray(o["customer_id"], dtype="int64"),
               "day": np.asarray(o["ordered_on"], dtype="datetime64[D]")}
@@ -483,6 +516,7 @@ def satisfaction_bins(sandbox: Sandbox) -> list[dict[str, Any]]:
 
 
 def tickets(sandbox: Sandbox) -> dict[str, np.ndarray]:
+
     def load() -> dict[str, np.ndarray]:
         data = store.columns(sandbox, f"SELECT id, customer_id, {store.days('opened_on')} AS day, status, "
                                       "CAST(satisfied_with_handling AS DOUBLE) AS satisfied_with_handling "

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.charts import bar_chart, heat_map, line_chart, multi_line_chart, scatter_plot
 from app.sandbox import analysis, bp
 from app.sandbox import services as svc
+
+if TYPE_CHECKING:  # numpy is imported inside the functions: the app starts without it
+    import numpy as np
 
 PAGES = {"rfm": "RFM 网格", "pareto": "帕累托与价值分层", "lifecycle": "生命周期", "clusters": "聚类",
          "satisfaction": "满意度与复购", "basket": "购物篮关联"}
@@ -48,6 +52,8 @@ def _rfm(sandbox):
 
 
 def _pareto(sandbox):
+    import numpy as np
+
     p = analysis.pareto_curve(sandbox)
     x, y = np.asarray(p["curve_x"]), np.asarray(p["curve_y"])
     picks = np.unique(np.linspace(0, x.size - 1, 41).astype(int))
@@ -78,6 +84,8 @@ def _lifecycle(sandbox):
 
 
 def _clusters(sandbox):
+    import numpy as np
+
     x_dim = request.args.get("x", "recency")
     y_dim = request.args.get("y", "monetary")
     x_dim = x_dim if x_dim in analysis.DIMENSIONS else "recency"
@@ -106,12 +114,16 @@ def _clusters(sandbox):
 
 def _center(values: np.ndarray, log: bool) -> float:
     """A group's centre on the axis as drawn (the mean of log10(1 + v) on a log axis)."""
+    import numpy as np
+
     if log:
         return float(10 ** np.nanmean(np.log10(1 + np.maximum(values, 0))) - 1)
     return float(np.nanmean(values))
 
 
 def _satisfaction(sandbox):
+    import numpy as np
+
     bins = analysis.satisfaction_bins(sandbox)
     data = analysis.satisfaction(sandbox)
     chart = bar_chart([(b["label"], b["rate"] or 0.0) for b in bins],

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from markupsafe import Markup
 
 from app.charts import bar_chart
@@ -12,6 +11,9 @@ from app.extensions import db
 from app.models.sandbox import Sandbox, SbCampaignRun, SbSegment
 from app.sandbox import analysis, store
 from app.sandbox import services as svc
+
+if TYPE_CHECKING:  # numpy is imported inside the functions: the app starts without it
+    import numpy as np
 
 
 def campaign_seed(sandbox: Sandbox, user_id: int) -> int:
@@ -22,6 +24,8 @@ def campaign_seed(sandbox: Sandbox, user_id: int) -> int:
 
 def pick_targets(sandbox: Sandbox, ids: np.ndarray, max_contacts: int | None) -> np.ndarray:
     """The segment, cut to the highest-revenue ``max_contacts`` customers when a cap is given."""
+    import numpy as np
+
     if not max_contacts or ids.size <= max_contacts:
         return ids
     revenue = analysis.customers(sandbox)["revenue"][analysis.index_of(sandbox, ids)]

@@ -7,9 +7,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import sqlalchemy as sa
 from flask import abort, current_app
 
@@ -28,6 +27,9 @@ from app.models.sandbox import (
     SbStudentAction,
 )
 from app.sandbox import store
+
+if TYPE_CHECKING:  # numpy is imported inside the functions: the app starts without it
+    import numpy as np
 
 DEFAULT_AS_OF = date(2026, 6, 30)
 
@@ -140,6 +142,8 @@ def build(sandbox_id: int, progress: Progress | None = None) -> Sandbox:
     the heavy analyses) is done first; then the tables are written one by one and each is freed once written,
     so the build's peak memory is the generator's, not the generator's plus the file writer's.
     """
+    import numpy as np
+
     from app.sandbox.analysis import compute_metrics, precompute
     from simulations import data_hash, generate
     from simulations.analytics import monthly_volume
@@ -421,6 +425,8 @@ def customer_page(sandbox: Sandbox, filters: dict[str, str], sort: str = "id", p
 
 def segment_customer_ids(sandbox: Sandbox, filters: dict[str, str]) -> np.ndarray:
     """The ids of every customer matching the filters, as a numpy array."""
+    import numpy as np
+
     where, params = _where(filters)
     ids = store.columns(sandbox, f"SELECT id FROM customer_list WHERE {where} ORDER BY id", params)["id"]
     return np.asarray(ids, dtype="int64")

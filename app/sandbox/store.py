@@ -26,12 +26,12 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported inside the functions: the app starts without it
+    import numpy as np
 
 Progress = Callable[[str, int], None]  # (table, rows just written)
-EPOCH = np.datetime64("1970-01-01", "D")
 
 # The generator's tables, in the order they are written, and the per-customer figures derived from them.
 TABLES = ("customers", "products", "orders", "order_lines", "interactions", "tickets", "surveys", "campaigns")
@@ -82,6 +82,7 @@ def exists(sandbox: Any) -> bool:
 
 def _arrow_column(values: Any) -> Any:
     """One numpy column as an Arrow array (numbers without a copy; NaN -> NULL, NaT -> NULL)."""
+    import numpy as np
     import pyarrow as pa
 
     array = np.asarray(values)
@@ -113,6 +114,7 @@ def write(sandbox_id: int, version: int, tables: dict[str, dict[str, Any]],
     table instead of all at the end: pass copies of the dicts if you still need them.
     """
     import duckdb
+    import numpy as np
     import pyarrow as pa
 
     final = path_of(sandbox_id, version)
@@ -151,6 +153,8 @@ def write(sandbox_id: int, version: int, tables: dict[str, dict[str, Any]],
 
 def _cluster_order(customer_id: np.ndarray) -> np.ndarray | None:
     """The stable permutation that puts rows in customer order (None when they already are)."""
+    import numpy as np
+
     if customer_id.size == 0 or not np.any(customer_id[1:] < customer_id[:-1]):
         return None
     return np.argsort(customer_id, kind="stable")
@@ -252,6 +256,8 @@ def scalar(sandbox: Any, sql: str, params: Sequence[Any] = ()) -> Any:
 
 def columns(sandbox: Any, sql: str, params: Sequence[Any] = ()) -> dict[str, np.ndarray]:
     """The result of a query as numpy columns (strings as ``str`` arrays, NULL numbers as NaN)."""
+    import numpy as np
+
     with cursor(sandbox) as cur:
         result = cur.execute(sql, list(params)).fetchnumpy()
     out = {}
@@ -320,6 +326,8 @@ def pack_truth(truth: Any) -> bytes:
     """Serialise the hidden truth: numpy arrays into a compressed npz, everything else as JSON beside them."""
     import zipfile
 
+    import numpy as np
+
     arrays: dict[str, np.ndarray] = {}
 
     def walk(value: Any, path: str) -> Any:
@@ -355,6 +363,8 @@ def pack_truth(truth: Any) -> bytes:
 
 def unpack_truth(blob: bytes) -> Any:
     """The inverse of pack_truth (dataclasses come back as dicts, dates as ISO strings)."""
+    import numpy as np
+
     with np.load(io.BytesIO(blob), allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
     meta = json.loads(arrays.pop("__meta__").tobytes().decode("utf-8"))
@@ -378,10 +388,19 @@ def days(column: str) -> str:
     return f"({column} - DATE '1970-01-01')"
 
 
+def epoch() -> np.datetime64:
+    """Day 0 of the stored day numbers, 1970-01-01, as a numpy date."""
+    import numpy as np
+
+    return np.datetime64("1970-01-01", "D")
+
+
 def as_dates(day_numbers: np.ndarray) -> np.ndarray:
     """Day numbers (NaN for missing) as datetime64[D] (NaT for missing)."""
+    import numpy as np
+
     values = np.asarray(day_numbers, dtype="float64")
     missing = np.isnan(values)
-    out = EPOCH + np.where(missing, 0, values).astype("int64").astype("timedelta64[D]")
+    out = epoch() + np.where(missing, 0, values).astype("int64").astype("timedelta64[D]")
     out[missing] = np.datetime64("NaT")
     return out

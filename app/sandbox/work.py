@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import sqlalchemy as sa
 from flask import abort, current_app
 
@@ -232,6 +231,8 @@ def case_progress(run: SbCaseRun, case: Case) -> list[dict[str, Any]]:
 
 def case_findings(case: Case, sandbox: Sandbox) -> list[str]:
     """What this class's data shows, for the discussion (computed from the sandbox and its hidden truth)."""
+    import numpy as np
+
     truth = svc.truth_of(sandbox)
     data = analysis.View(sandbox)
     c = data.customers

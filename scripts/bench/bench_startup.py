@@ -17,7 +17,7 @@ from pathlib import Path
 
 from _serve import GUNICORN, PYTHON, ROOT, free_port, machine, median, scratch_database, wait_until_up  # type: ignore[import-not-found]
 
-HEAVY = ("alembic", "flask_migrate", "jieba", "faker", "pandas", "duckdb", "simulations.generator", "numpy")
+HEAVY = ("alembic", "flask_migrate", "jieba", "faker", "pandas", "duckdb", "pyarrow", "simulations.generator", "numpy")
 
 
 def cold_start(target: str, database_url: str | None, root: Path = ROOT) -> float:

@@ -18,9 +18,11 @@ Like ``app/grading.py`` for question types (a new exercise is one class added wi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported inside the functions: the app starts without it
+    import numpy as np
+
 
 REGISTRY: dict[str, Exercise] = {}
 
@@ -90,12 +92,16 @@ def register(cls: type[Exercise]) -> type[Exercise]:
 # ------------------------------------------------------------------------------------------------- helpers
 
 def rng_for(sandbox: Any, user_id: int, key: str, variant: int) -> np.random.Generator:
+    import numpy as np
+
     from app.sandbox.services import stable_seed
 
     return np.random.default_rng(stable_seed("exercise", key, sandbox.id, sandbox.seed, user_id, variant))
 
 
 def parse_number(text: Any) -> float | None:
+    import numpy as np
+
     if text is None:
         return None
     cleaned = str(text).strip().replace(",", "").replace(",", "").replace("%", "").replace("%", "")
@@ -131,6 +137,8 @@ def money(value: float) -> str:
 
 def pick(rng: np.random.Generator, pool: np.ndarray, k: int) -> list[int]:
     """k distinct values from a pool (fewer if the pool is small), in ascending order."""
+    import numpy as np
+
     pool = np.asarray(pool)
     if pool.size == 0:
         return []

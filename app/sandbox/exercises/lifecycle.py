@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from app.sandbox.exercises.base import (
     Exercise,
     Field,
@@ -99,6 +97,8 @@ class DeclineCustomers(Exercise):
     summary = "在一组客户中找出交易量明显回落（退化期）的客户，以便主动挽留。"
 
     def make_params(self, sandbox, user_id, variant=0):
+        import numpy as np
+
         from app.sandbox.analysis import View
         from app.sandbox.services import truth_of
 
@@ -161,6 +161,8 @@ class SegmentChurnRate(Exercise):
     summary = "按获客渠道/客户类型/城市细分，计算流失率（推断阶段为“已流失”的客户占比）。"
 
     def make_params(self, sandbox, user_id, variant=0):
+        import numpy as np
+
         from app.sandbox.analysis import View
 
         c = View(sandbox).customers
@@ -181,6 +183,8 @@ class SegmentChurnRate(Exercise):
         return [Field("percent", "流失率（%）", "number")]
 
     def check(self, params, answer, truth, data):
+        import numpy as np
+
         from simulations.analytics import churn_rate
 
         c = data.customers

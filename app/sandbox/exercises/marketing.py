@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from app.sandbox.exercises.base import Exercise, Field, Result, grade_number, money, pct, register, rng_for
 
 
@@ -131,6 +129,8 @@ class CampaignBudget(Exercise):
                 "targets": [int(x) for x in ids]}
 
     def check(self, params, answer, truth, data):
+        import numpy as np
+
         from simulations.analytics import simulate_campaign
 
         ids = np.unique(np.asarray(answer.get("targets") or [], dtype="int64"))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from app.sandbox.analysis import REPURCHASE_DAYS
 from app.sandbox.exercises.base import Exercise, Field, Result, grade_number, pct, register, rng_for
+
+if TYPE_CHECKING:  # numpy is imported inside the functions: the app starts without it
+    import numpy as np
 
 RELATION = [("positive", "满意度越高，复购率越高"), ("none", "满意度与复购没有明显关系"),
             ("negative", "满意度越高，复购率反而越低")]
@@ -43,6 +46,8 @@ class SatisfactionRepurchase(Exercise):
                 Field("low", "c < 1 的复购率（%）", "number"), Field("relation", "关系", "choice", RELATION)]
 
     def check(self, params, answer, truth, data):
+        import numpy as np
+
         s = data.satisfaction()
         i = int(np.flatnonzero(s["id"] == params["survey"])[0])
         a, b = float(s["expectation_a"][i]), float(s["perception_b"][i])
@@ -71,6 +76,8 @@ class SatisfactionRepurchase(Exercise):
 
 def _last_closed(data) -> tuple[np.ndarray, np.ndarray]:
     """Customers with a closed ticket and whether their latest closed ticket was handled to their satisfaction."""
+    import numpy as np
+
     t = data.tickets()
     closed = t["status"] != "处理中"
     order = np.lexsort((t["id"][closed], t["day"][closed], t["customer_id"][closed]))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from app.sandbox.exercises.base import (
     Exercise,
@@ -17,6 +15,9 @@ from app.sandbox.exercises.base import (
     register,
     rng_for,
 )
+
+if TYPE_CHECKING:  # numpy is imported inside the functions: the app starts without it
+    import numpy as np
 
 SCORE_OPTIONS = [(str(i), str(i)) for i in range(1, 6)]
 RFM_RULE = ("计分口径：全体客户（含从未购买的客户）分别按 R、F、M 排序后等分为五组，5 分最好；R 为最近一次购买距基准日的天数"
@@ -36,6 +37,8 @@ TIE_VARIANT = "你的答案符合另一种课程认可的口径({})，按正确�
 
 def convention_scores(data: Any) -> dict[tuple[str, str], dict[str, np.ndarray]]:
     """R, F, M scores and cells of every customer under each accepted convention (0 = not scored)."""
+    import numpy as np
+
     from simulations.analytics import rfm_scores
 
     c = data.customers
@@ -122,6 +125,8 @@ class RfmCellCount(Exercise):
     summary = "5×5×5=125 个 RFM 单元格中，指定单元格有多少位客户。"
 
     def make_params(self, sandbox, user_id, variant=0):
+        import numpy as np
+
         from app.sandbox.analysis import View
 
         c = View(sandbox).customers
@@ -183,6 +188,8 @@ class ParetoShare(Exercise):
         return [Field("percent", "收入占比（%）", "number", hint="例如 78.5")]
 
     def check(self, params, answer, truth, data):
+        import numpy as np
+
         revenue = data.customers["revenue"]
         total = float(revenue.sum()) or 1.0
         ordered = np.sort(revenue)[::-1]
