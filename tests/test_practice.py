@@ -444,6 +444,18 @@ def test_other_students_cannot_open_an_attempt(app, client, student):
     assert client.get(f"/exam/{attempt_id}/result").status_code == 404
 
 
+def _exam_of_one_item(app, student, item, version):
+    """An open mock exam whose paper is this one item at this version (5 points, options in their own order)."""
+    attempt_id = start_exam(student, {**SMALL, "count_single_choice": 1, "count_multi_choice": 0,
+                                      "count_true_false": 0, "count_term_definition": 0})
+    with app.app_context():
+        exam = db.session.get(ExamAttempt, attempt_id)
+        exam.paper = [{"item_id": item["id"], "version": version, "points": 5.0, "order": sorted(item["options"])}]
+        exam.max_score = 5.0
+        db.session.commit()
+    return attempt_id
+
+
 def test_old_attempts_keep_the_version_the_student_saw(app, student):
     """Editing an item makes a new version; past answers and open exams still show and grade the old one."""
     from app.bank.services import apply_item_content
@@ -452,13 +464,7 @@ def test_old_attempts_keep_the_version_the_student_saw(app, student):
     item = first_item(app, type="single_choice")
     set_url = student.get(f"/practice/items/{item['uid']}").headers["Location"]
     _, feedback_url = answer_current(student, set_url, item["answer"])
-    attempt_id = start_exam(student, {**SMALL, "count_single_choice": 1, "count_multi_choice": 0,
-                                      "count_true_false": 0, "count_term_definition": 0})
-    with app.app_context():
-        exam = db.session.get(ExamAttempt, attempt_id)
-        exam.paper = [{"item_id": item["id"], "version": 1, "points": 5.0, "order": sorted(item["options"])}]
-        exam.max_score = 5.0
-        db.session.commit()
+    attempt_id = _exam_of_one_item(app, student, item, version=1)
     autosave(student, attempt_id, 0, item["answer"])  # options in original order: display letters = keys
     new_key = wrong_choice(item)
     with app.app_context():
@@ -479,13 +485,7 @@ def test_old_attempts_keep_the_version_the_student_saw(app, student):
     assert "回答错误" in student.get(feedback_url).get_data(as_text=True)
     # and a paper drawn after the edit is graded by version 2, though version 1 of the item was graded (and kept in
     # the per-process cache of graded versions) a moment ago
-    second = start_exam(student, {**SMALL, "count_single_choice": 1, "count_multi_choice": 0,
-                                  "count_true_false": 0, "count_term_definition": 0})
-    with app.app_context():
-        exam = db.session.get(ExamAttempt, second)
-        exam.paper = [{"item_id": item["id"], "version": 2, "points": 5.0, "order": sorted(item["options"])}]
-        exam.max_score = 5.0
-        db.session.commit()
+    second = _exam_of_one_item(app, student, item, version=2)
     autosave(student, second, 0, [new_key])
     token = csrf_token(student, f"/exam/{second}/confirm")
     student.post(f"/exam/{second}/submit", data={"csrf_token": token})
