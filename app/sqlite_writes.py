@@ -78,8 +78,6 @@ class QueuedWriterConnection(sqlite3.Connection):
 
 def before_cursor_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
     """SQLAlchemy ``before_cursor_execute`` listener: take the writer lock before a transaction's first write."""
-    if os.environ.get("AB_NOQ"):
-        return
     dbapi = conn.connection.dbapi_connection
     if isinstance(dbapi, QueuedWriterConnection) and statement.lstrip()[:7].upper().startswith(WRITES):
         dbapi.before_write()
