@@ -128,14 +128,14 @@ def recover(running_for: float | None = None, requeue: bool = True) -> tuple[int
     A job still queued after ``JOBS_REQUEUE_AFTER`` seconds (120) may have been in the memory of a process that
     stopped, so it is handed to a queue again (``run`` claims a job once, so a second copy is a no-op). A job
     running for longer than ``JOBS_TIMEOUT`` (3,600 s, RQ's limit too) has lost its process: it is marked failed with
-    a message the progress page shows, and its ``on_abandon`` tidies up. Called by each server process's
-    first request, by ``flask worker``, and when a progress page shows a job that has waited too long; ``flask
+    a message the progress page shows, and its ``on_abandon`` tidies up. Called after each server process's
+    first response, by ``flask worker``, and when a progress page shows a job that has waited too long; ``flask
     setup`` (which ``scripts/serve.sh`` runs before it starts the server) calls it with ``running_for=0`` and
     ``requeue=False`` when jobs run inside the server: nothing can be running while the server is down.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     moment = now()
-    cutoff = moment - timedelta(seconds=app.config.get("JOBS_TIMEOUT", 3600) if running_for is None else running_for)
+    cutoff = moment - (_running_limit() if running_for is None else timedelta(seconds=running_for))
     lost = list(db.session.execute(sa.select(Job.id, Job.name, Job.args).where(
         Job.status == "running", Job.started_at < cutoff)))
     for job_id, name, args in lost:
@@ -151,7 +151,7 @@ def recover(running_for: float | None = None, requeue: bool = True) -> tuple[int
     if not requeue:
         return 0, len(lost)
     waiting = list(db.session.scalars(sa.select(Job.id).where(
-        Job.status == "queued", Job.created_at < moment - timedelta(seconds=app.config.get("JOBS_REQUEUE_AFTER", 120)))))
+        Job.status == "queued", Job.created_at < moment - _queued_limit())))
     db.session.commit()
     for job_id in waiting:
         if _inline():
@@ -159,6 +159,14 @@ def recover(running_for: float | None = None, requeue: bool = True) -> tuple[int
         else:
             _dispatch(app, job_id)
     return len(waiting), len(lost)
+
+
+def _queued_limit() -> timedelta:
+    return timedelta(seconds=current_app.config.get("JOBS_REQUEUE_AFTER", 120))
+
+
+def _running_limit() -> timedelta:
+    return timedelta(seconds=current_app.config.get("JOBS_TIMEOUT", 3600))
 
 
 def recover_in_background(app: Flask) -> None:
@@ -403,10 +411,8 @@ def _job_to_show(job_id: int) -> Job:
 def _overdue(job: Job) -> bool:
     moment = now()
     if job.status == "queued":
-        return job.created_at is not None and \
-            moment - aware(job.created_at) > timedelta(seconds=current_app.config.get("JOBS_REQUEUE_AFTER", 120))
-    return job.status == "running" and job.started_at is not None and \
-        moment - aware(job.started_at) > timedelta(seconds=current_app.config.get("JOBS_TIMEOUT", 3600))
+        return job.created_at is not None and moment - aware(job.created_at) > _queued_limit()
+    return job.status == "running" and job.started_at is not None and moment - aware(job.started_at) > _running_limit()
 
 
 @bp.route("/<int:job_id>")
