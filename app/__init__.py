@@ -48,6 +48,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "connect_args": {"timeout": 30, "factory": QueuedWriterConnection},
             **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
 
+    from app.sessions import RememberingSessionInterface
+
+    app.session_interface = RememberingSessionInterface()
     db.init_app(app)
     app.extensions = LazyExtensions(app, app.extensions)
     login_manager.init_app(app)

@@ -4,9 +4,10 @@ Flask-Migrate is not here: it imports Alembic (a third of the start-up time) and
 ``upgrade()`` need it, so the factory sets it up on first use (``app.__init__.LazyExtensions``).
 """
 
+from flask import current_app, request
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf import CSRFProtect
+from flask_wtf import CSRFProtect as _CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -21,6 +22,19 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class CSRFProtect(_CSRFProtect):
+    """Flask-WTF's CSRF protection; a request that is not a form (the pages' JSON autosaves) has its token read from
+    the header without parsing a form body first (a tenth of the check's time on an autosave)."""
+
+    def _get_csrf_token(self):  # type: ignore[no-untyped-def]
+        if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            for header in current_app.config["WTF_CSRF_HEADERS"]:
+                token = request.headers.get(header)
+                if token:
+                    return token
+        return super()._get_csrf_token()
 
 
 db = SQLAlchemy(model_class=Base)

@@ -8,6 +8,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from app import rawsql
 from app.extensions import db
 from app.models.jobs import Job
 from app.models.practice import ExamAnswer, ExamAttempt, ResponseRecord, ReviewCard, WrongEntry
@@ -16,22 +17,28 @@ from tests.test_practice import SMALL, autosave, display_key, paper, start_exam
 
 
 class StatementLog:
-    """Every SQL statement the app's engine sends while the block runs."""
+    """Every SQL statement the app's engine sends while the block runs: through SQLAlchemy, and the hot statements
+    app/rawsql.py sends on the DB-API connection."""
 
     def __init__(self, app):
         self.app, self.statements = app, []
 
     def _record(self, _conn, _cursor, statement, _params, _context, _many):
+        self._raw(statement)
+
+    def _raw(self, statement):
         self.statements.append(" ".join(statement.split()))
 
     def __enter__(self):
         with self.app.app_context():
             self.engine = db.engine
         sa.event.listen(self.engine, "before_cursor_execute", self._record)
+        rawsql.LISTENERS.append(self._raw)
         return self
 
     def __exit__(self, *exc):
         sa.event.remove(self.engine, "before_cursor_execute", self._record)
+        rawsql.LISTENERS.remove(self._raw)
 
 
 def test_autosave_is_one_upsert_and_nothing_else(app, student, clock):
@@ -236,19 +243,24 @@ def test_autosave_stays_one_statement_with_the_rate_limits_on(database_url):
     from app import create_app
     from tests.conftest import BASE_CONFIG
 
-    limited = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": True})
+    limited = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": True,
+                          "RATELIMIT_ANSWERS": "3 per minute"})
     make_user(limited, "alice")
     client = limited.test_client()
     login(client, "alice")
     attempt_id = start_exam(client)
     client.get(f"/exam/{attempt_id}?q=0")
     token = csrf_token(client, "/practice/")
-    for position in (0, 1):
+    for position in (0, 1, 2, 3):
         with StatementLog(limited) as log:
             response = client.post(f"/exam/{attempt_id}/save", json={"position": position, "answer": ["A"]},
                                    headers={"X-CSRFToken": token})
-        assert response.status_code == 200 and "X-RateLimit-Limit" in response.headers
-        assert len(log.statements) == 1, log.statements
+        if position < 3:
+            assert response.status_code == 200
+            assert len(log.statements) == 1, log.statements
+        else:  # the limit counted the three before: refused before any statement, with when to try again
+            assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+            assert "太频繁" in response.get_json()["error"] and log.statements == []
     with limited.app_context():
         db.engine.dispose()
 

@@ -16,7 +16,7 @@ from app import create_app
 from app.extensions import db
 from app.models import Item, User
 from app.models.classes import Membership
-from app.models.practice import WrongEntry
+from app.models.practice import ResponseRecord, WrongEntry
 from tests.conftest import BASE_CONFIG, csrf_token, login, make_user, post_form
 from tests.test_assignments import create_quiz, paper_uids, quiz_data, start, take, user_client
 
@@ -241,6 +241,31 @@ def test_answer_floods_are_refused_politely(database_url, monkeypatch):
     with limited_app.app_context():
         db.engine.dispose()
 
+
+
+def test_answers_go_through_when_the_limit_storage_is_down(database_url, monkeypatch, caplog):
+    """An unreachable rate-limit store (Redis down) must not stop a class's exam: the answer is saved, the failure
+    logged."""
+    limited = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": True})
+    make_user(limited, "alice")
+    client = limited.test_client()
+    login(client, "alice")
+    with limited.app_context():
+        uid = db.session.scalar(sa.select(Item.uid).where(Item.type == "true_false", Item.key_source != "none"))
+        item_id = db.session.scalar(sa.select(Item.id).where(Item.uid == uid))
+    set_url = client.get(f"/practice/items/{uid}").headers["Location"]
+    token = csrf_token(client, set_url)
+
+    def down(*_args, **_kwargs):
+        raise ConnectionError("redis unreachable")
+
+    monkeypatch.setattr(limited.extensions["crm_limiter"].limiter, "hit", down)
+    response = client.post(f"{set_url}/answer", data={"item_id": item_id, "answer": "true", "csrf_token": token})
+    assert response.status_code in (200, 302)
+    with limited.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ResponseRecord)) == 1
+        db.engine.dispose()
+    assert "答题频率限制的存储不可用" in caplog.text
 
 def test_visitors_cannot_flood_practice_sets(limited_app):
     client = limited_app.test_client()

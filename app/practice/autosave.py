@@ -4,8 +4,8 @@ The request reads who is asking from the signed session cookie (no user query), 
 item's option keys with the attempt's paper (immutable once drawn, cached per process), and writes the answer with
 one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` whose ``SELECT`` checks, in the same statement, that the
 attempt is the student's, still open and before its deadline (the primary key of ``exam_attempt`` and the unique
-index on ``exam_answer(attempt_id, position)``). Two first saves of one question at once cannot collide: the
-second becomes an update. Anything unusual (no row written: another user's attempt, a closed or late one, a
+index on ``exam_answer(attempt_id, position)``), sent on the DB-API connection (app/rawsql.py). Two first saves of
+one question at once cannot collide: the second becomes an update. Anything unusual (no row written: another user's attempt, a closed or late one, a
 remember-cookie login) falls back to the ordinary route, which explains itself.
 """
 
@@ -25,6 +25,7 @@ from app.extensions import db
 from app.grading import REGISTRY
 from app.models import Item, User
 from app.models.practice import ExamAttempt
+from app.rawsql import RawStatement
 
 PAPER_CACHE_SIZE = 4096  # attempts per process; a paper is a few hundred bytes
 
@@ -127,7 +128,7 @@ def parse_answer(paper: Paper, position: int, values: list[str]) -> Any:
     return REGISTRY[kind].parse(values, {"options": dict.fromkeys(order)})
 
 
-def _statement(set_answer: bool, set_flag: bool, check_version: bool) -> sa.TextClause:
+def _statement(set_answer: bool, set_flag: bool, check_version: bool) -> RawStatement:
     updates = [f"{column} = excluded.{column}" for column, wanted in (("answer", set_answer), ("flagged", set_flag))
                if wanted] + ["saved_at = excluded.saved_at"]
     version = ' AND EXISTS (SELECT 1 FROM "user" AS u WHERE u.id = :user_id AND u.session_version = :version)' \
@@ -140,10 +141,10 @@ def _statement(set_answer: bool, set_flag: bool, check_version: bool) -> sa.Text
         f"ON CONFLICT (attempt_id, position) DO UPDATE SET {', '.join(updates)} "
         "RETURNING (SELECT d.deadline FROM exam_attempt AS d WHERE d.id = :attempt_id) AS deadline")
     when = sa.DateTime(timezone=True)
-    return sa.text(sql).bindparams(
+    return RawStatement(sa.text(sql).bindparams(
         sa.bindparam("answer", type_=sa.JSON), sa.bindparam("flagged", type_=sa.Boolean),
         sa.bindparam("saved_at", type_=when), sa.bindparam("started_at", type_=when),
-        sa.bindparam("cutoff", type_=when)).columns(deadline=when)
+        sa.bindparam("cutoff", type_=when)).columns(deadline=when))
 
 
 _STATEMENTS = {(a, f, v): _statement(a, f, v) for a in (False, True) for f in (False, True) for v in (False, True)}
@@ -181,11 +182,10 @@ def save(attempt_id: int, data: dict[str, Any]) -> tuple[bool, int | None] | Non
     if check_version:
         params["version"] = version
     statement = _STATEMENTS[(values is not None, flagged is not None, check_version)]
-    with db.engine.begin() as connection:
-        row = connection.execute(statement, params).first()
+    row = statement.first(db.engine, params)
     if row is None:
         return None
-    deadline = aware(row.deadline)
+    deadline = aware(row[0])
     remaining = None if deadline is None else max(0, int((deadline - stamp).total_seconds()))
     return True, remaining
 
