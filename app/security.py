@@ -121,16 +121,26 @@ def secure_database_file(database: str) -> None:
 
 # ---------------------------------------------------------------- headers
 
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def _security_headers(response: Any) -> Any:
+    """Each header unless the view set its own (one pass over the response's few headers)."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if request.is_secure or current_app.config.get("PREFERRED_URL_SCHEME") == "https":
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    present = {name.lower() for name in headers.keys()}
+    wanted = [pair for pair in SECURITY_HEADERS if pair[0].lower() not in present]
+    if (request.is_secure or current_app.config.get("PREFERRED_URL_SCHEME") == "https") \
+            and HSTS[0].lower() not in present:
+        wanted.append(HSTS)
+    headers.extend(wanted)
     return response
 
 
@@ -250,6 +260,12 @@ def _init_rate_limits(app: Flask) -> None:
 
     limiter = Limiter(key_func=_address, on_breach=_rate_limited)
     limiter.init_app(app)
+    # Flask-Limiter also checks every request in a before_request hook, for application-wide and default limits;
+    # this app has none (each limit below is on its view and checked by its decorator), so the hook only cost every
+    # request time (Flask-Limiter 4 has no setting to leave it out)
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:  # (not installed when the limits are off)
+        hooks.remove(limiter._check_request_limit)
     app.extensions["crm_limiter"] = limiter
     rules: list[tuple[str, list[Any]]] = [
         ("auth.login", [limiter.limit(LOGIN_PER_ADDRESS, methods=["POST"], deduct_when=_failed_form, scope="login-ip"),
@@ -267,13 +283,12 @@ def _init_rate_limits(app: Flask) -> None:
             view = limit(view)
         app.view_functions[endpoint] = view
     # answers (an exam's autosave at the bell is the busiest request there is) are counted by AnswersLimit below,
-    # straight on the limiter's storage; Flask-Limiter's own per-request work is skipped for them
+    # straight on the limiter's storage
     answers = AnswersLimit(limiter)
     for endpoint in ANSWER_ENDPOINTS:
         view = app.view_functions.get(endpoint)
         if view is not None:
             app.view_functions[endpoint] = answers.wrap(view)
-    limiter.request_filter(lambda: request.endpoint in ANSWER_ENDPOINTS)
 
     @app.errorhandler(429)
     def too_many_requests(error: Any) -> Any:

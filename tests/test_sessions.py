@@ -60,3 +60,47 @@ def test_sessions_opened_from_one_cookie_share_nothing(app):
             second = app.session_interface.open_session(app, request)
             assert second["_user_id"] == "7.0"
             assert second.get("_flashes", [["info", "已保存"]]) == [["info", "已保存"]]
+
+
+# ---------------------------------------------------------------- CSRF tokens remembered (app/extensions.py)
+
+def _star(client, uid, token):
+    return client.post(f"/practice/items/{uid}/star", headers={"X-CSRFToken": token}, json={})
+
+
+def _some_uid(app):
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.models import Item
+
+    with app.app_context():
+        return db.session.scalar(sa.select(Item.uid).limit(1))
+
+
+def test_a_remembered_csrf_token_is_refused_with_another_session(app, student):
+    from tests.conftest import csrf_token, login, make_user
+
+    uid = _some_uid(app)
+    mine = csrf_token(student, "/practice/")
+    assert _star(student, uid, mine).status_code in (200, 302)  # verified and remembered
+    make_user(app, "bob")
+    other = app.test_client()
+    login(other, "bob")
+    assert _star(other, uid, mine).status_code == 400  # alice's token, bob's session
+    assert _star(student, uid, mine).status_code in (200, 302)
+
+
+def test_a_remembered_csrf_token_still_expires(app, student, monkeypatch):
+    from tests.conftest import csrf_token
+
+    app.config["WTF_CSRF_TIME_LIMIT"] = 3600  # (the site's tokens last as long as the session: an exam is long)
+    uid = _some_uid(app)
+    token = csrf_token(student, "/practice/")
+    assert _star(student, uid, token).status_code in (200, 302)
+    assert _star(student, uid, token).status_code in (200, 302)  # (remembered)
+    later = time.time() + 3600 + 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    app.permanent_session_lifetime = timedelta(days=400)  # (the session itself is still valid)
+    refused = _star(student, uid, token)
+    assert refused.status_code == 400, refused.headers.get("Location")
