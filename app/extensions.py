@@ -8,10 +8,10 @@ import hmac
 import time
 
 from flask import current_app, g, request, session
-from itsdangerous import URLSafeTimedSerializer
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect as _CSRFProtect
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
