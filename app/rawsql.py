@@ -12,6 +12,7 @@ first (app/sqlite_writes.py), and ``LISTENERS`` (tests count statements with the
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -49,37 +50,61 @@ class _Compiled:
 class RawStatement:
     """One statement (a ``text()`` with typed bind parameters and ``.columns()``) run in its own transaction."""
 
-    def __init__(self, clause: sa.TextClause | sa.TextualSelect):
+    def __init__(self, clause: sa.TextClause | sa.TextualSelect, **for_dialect: sa.TextClause | sa.TextualSelect | None):
+        """``clause``, or for a dialect named in ``for_dialect`` (``postgresql=...``) that dialect's own text."""
         self.clause = clause
+        self.for_dialect = {name: text for name, text in for_dialect.items() if text is not None}
         self._compiled: dict[str, _Compiled] = {}
 
     def _for(self, dialect: Any) -> _Compiled:
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
-            compiled = self._compiled[dialect.name] = _Compiled(self.clause, dialect)  # type: ignore[arg-type]
+            clause = self.for_dialect.get(dialect.name, self.clause)
+            compiled = self._compiled[dialect.name] = _Compiled(clause, dialect)  # type: ignore[arg-type]
         return compiled
 
     def first(self, engine: sa.Engine, values: dict[str, Any]) -> tuple[Any, ...] | None:
         """Run and commit; the first row returned (processed like SQLAlchemy's result), or None."""
+        compiled = self._for(engine.dialect)
+        rows, _ = self._run(engine, compiled, values, rows=True)
+        return compiled.row(rows[0]) if rows else None
+
+    def write(self, engine: sa.Engine, values: dict[str, Any]) -> int:
+        """Run a statement that returns no rows as its own transaction; the number of rows it changed.
+
+        On SQLite it runs in autocommit mode, so the database's write lock is taken and released inside the one
+        call that runs it, while other threads of the process hold the GIL: it never waits for the interpreter
+        while holding the lock (a transaction over several calls did, and a class's autosaves queued behind it).
+        """
+        _, count = self._run(engine, self._for(engine.dialect), values, rows=False)
+        return count
+
+    def _run(self, engine: sa.Engine, compiled: _Compiled, values: dict[str, Any],
+             rows: bool) -> tuple[list[Any], int]:
         from app.sqlite_writes import QueuedWriterConnection
 
-        compiled = self._for(engine.dialect)
         parameters = compiled.parameters(values)
         for listener in LISTENERS:
             listener(compiled.sql)
         connection = engine.raw_connection()
-        dbapi = connection.dbapi_connection
-        # one statement is its own transaction: on PostgreSQL in autocommit mode, one round trip instead of two
-        autocommit = engine.dialect.name == "postgresql"
+        dbapi: Any = connection.dbapi_connection
+        # one statement is its own transaction: on PostgreSQL in autocommit mode (one round trip instead of two);
+        # on SQLite too when it returns no rows (see write())
+        sqlite = isinstance(dbapi, sqlite3.Connection)
+        autocommit = engine.dialect.name == "postgresql" or (sqlite and not rows)
         try:
-            if compiled.writes and isinstance(dbapi, QueuedWriterConnection):
-                dbapi.before_write()
             if autocommit:
-                dbapi.autocommit = True  # type: ignore[union-attr]
+                if sqlite:
+                    dbapi.isolation_level = None
+                else:
+                    dbapi.autocommit = True
+            elif compiled.writes and isinstance(dbapi, QueuedWriterConnection):
+                dbapi.before_write()
             cursor = connection.cursor()
             try:
                 cursor.execute(compiled.sql, parameters)
-                rows = cursor.fetchall() if cursor.description else []
+                found = cursor.fetchall() if rows and cursor.description else []
+                count = cursor.rowcount
             finally:
                 cursor.close()
             if not autocommit:
@@ -90,6 +115,9 @@ class RawStatement:
             raise
         finally:
             if autocommit:
-                dbapi.autocommit = False  # type: ignore[union-attr]
+                if sqlite:
+                    dbapi.isolation_level = ""  # the driver's default (deferred transactions), as SQLAlchemy uses it
+                else:
+                    dbapi.autocommit = False
             connection.close()  # back to the pool
-        return compiled.row(rows[0]) if rows else None
+        return found, count

@@ -135,7 +135,7 @@ HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 def _security_headers(response: Any) -> Any:
     """Each header unless the view set its own (one pass over the response's few headers)."""
     headers = response.headers
-    present = {name.lower() for name in headers.keys()}
+    present = {name.lower() for name, _value in headers.items()}
     wanted = [pair for pair in SECURITY_HEADERS if pair[0].lower() not in present]
     if (request.is_secure or current_app.config.get("PREFERRED_URL_SCHEME") == "https") \
             and HSTS[0].lower() not in present:

@@ -56,7 +56,10 @@ def test_autosave_is_one_upsert_and_nothing_else(app, student, clock):
         assert response.status_code == 200 and response.json["ok"] and response.json["remaining"] == 600
         assert len(log.statements) == 1, log.statements
         statement = log.statements[0]
-        assert statement.startswith("INSERT INTO exam_answer") and "ON CONFLICT (attempt_id, position)" in statement
+        # (on PostgreSQL, a one-row CTE first makes this transaction's commit not wait for the disk)
+        durability = "WITH durability AS (SELECT set_config('synchronous_commit', 'off', true)) "
+        assert statement.removeprefix(durability).startswith("INSERT INTO exam_answer")
+        assert "ON CONFLICT (attempt_id, position)" in statement
         # no query for the user: the session cookie says who it is; the user table appears only inside the upsert,
         # to check the cookie's session version (logout and password changes end sessions)
         assert '"user"' not in statement or "session_version" in statement
@@ -299,3 +302,51 @@ def test_submit_reads_the_attempt_once_and_never_reads_a_job(app, student):
         job = db.session.scalar(sa.select(Job).where(Job.key == f"exam-learning:{attempt_id}"))
         assert job_queue.wait(job.id, timeout=30).status == "done"
     job_queue._workers[id(app)].join()  # the worker thread has given its connection back before the app is disposed
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_a_quick_autosave_commit_stays_in_its_own_transaction(database_url, quick):
+    """On PostgreSQL an autosave's commit need not wait for the disk (EXAM_AUTOSAVE_QUICK_COMMIT); the setting lasts
+    for that one transaction: the next transaction on the same connection waits for the disk again."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite's commits in WAL mode never wait for the disk (synchronous=NORMAL)")
+    from app import create_app
+    from tests.conftest import BASE_CONFIG
+
+    one = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "EXAM_AUTOSAVE_QUICK_COMMIT": quick,
+                      "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0}})  # one connection for all
+    make_user(one, "alice")
+    client = one.test_client()
+    login(client, "alice")
+    attempt_id = start_exam(client)
+    client.get(f"/exam/{attempt_id}?q=0")
+    with StatementLog(one) as log:
+        assert autosave(client, attempt_id, 0, ["A"]).json["ok"]
+    assert ("set_config('synchronous_commit', 'off', true)" in log.statements[-1]) is quick
+    with one.app_context():
+        assert db.session.scalar(sa.text("SHOW synchronous_commit")) == "on"
+        assert db.session.scalar(sa.select(ExamAnswer.answer).where(ExamAnswer.attempt_id == attempt_id)) is not None
+        db.session.rollback()
+        db.engine.dispose()
+
+
+def test_after_an_autosave_its_connection_is_transactional_again(database_url):
+    """An autosave runs as its own transaction (SQLite's autocommit mode, PostgreSQL's autocommit); the connection goes
+    back to the pool as it was: the next transaction on it can still be rolled back."""
+    from app import create_app
+    from tests.conftest import BASE_CONFIG
+
+    one = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url,
+                      "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0}})  # one connection for all
+    make_user(one, "alice")
+    client = one.test_client()
+    login(client, "alice")
+    attempt_id = start_exam(client)
+    client.get(f"/exam/{attempt_id}?q=0")
+    assert autosave(client, attempt_id, 0, ["A"]).json["ok"]
+    with one.app_context():
+        db.session.execute(sa.update(ExamAnswer).where(ExamAnswer.attempt_id == attempt_id).values(flagged=True))
+        db.session.rollback()
+        assert db.session.scalar(sa.select(ExamAnswer.flagged).where(ExamAnswer.attempt_id == attempt_id)) is False
+        db.session.rollback()
+        db.engine.dispose()
