@@ -7,7 +7,7 @@ Each function's docstring gives its definition and the course passage it teaches
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, cast
 
 import numpy as np
@@ -283,15 +283,53 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
     if volume.ndim != 2:
         raise ValueError("monthly_volume must be a customers x months matrix")
     n, months = volume.shape
-    m = np.arange(months)[None, :]
     active = volume > 0
+    bits = _month_bits(active) if min_quiet_months >= 0 else None
+    orders_in = _prefix_counter(volume) if volume.dtype.kind in "iub" else None
+    return _stage_rule(n, months, acquired_month, bits, active, volume, orders_in, trial_months=trial_months,
+                       forming_months=forming_months, returning_months=returning_months,
+                       decline_ratio=decline_ratio, min_expected=min_expected, quiet_probability=quiet_probability,
+                       min_quiet_months=min_quiet_months)
+
+
+# orders of each customer in the months lo <= month < hi (lo, hi: one per customer, or one for all)
+OrderCounter = Callable[[Any, Any], npt.NDArray[np.integer[Any]]]
+
+
+def _prefix_counter(volume: npt.NDArray[np.integer[Any]]) -> OrderCounter:
+    """Orders in month ranges of integer counts as differences of prefix sums (exact, so the same floats)."""
+    n, months = volume.shape
+    # total[j] = orders before month j, kept month by month: 24 vector additions over the counts made
+    # month-major (no copy when they come so; a cumsum along each row written transposed took 7-12 ms against
+    # 6-7 ms for the copy and the additions, 100,000 x 24)
+    # (32-bit sums when no row can reach 2**31: half the memory traffic, the same integers)
+    wide = volume.size == 0 or int(volume.max()) * months >= 2**31 or int(volume.min()) * months <= -(2**31)
+    total = np.zeros((months + 1, n), dtype=np.int64 if wide else np.int32)
+    by_month = np.ascontiguousarray(volume.T, dtype=total.dtype)
+    for j in range(months):
+        np.add(total[j], by_month[j], out=total[j + 1])
+    rows = np.arange(n)
+
+    def at(j: Any) -> npt.NDArray[np.integer[Any]]:
+        return total[j] if np.ndim(j) == 0 else total[j, rows]
+
+    return lambda lo, hi: at(hi) - at(lo)
+
+
+def _stage_rule(n: int, months: int, acquired_month: npt.ArrayLike | None, bits: npt.NDArray[np.uint64] | None,
+                active: BoolArray | None, volume: npt.NDArray[Any] | None, orders_in: OrderCounter | None, *,
+                trial_months: int, forming_months: int, returning_months: int, decline_ratio: float,
+                min_expected: float, quiet_probability: float, min_quiet_months: int) -> StrArray:
+    """The rules of ``infer_stage`` from each customer's active months (``bits``, or the ``active`` matrix when
+    None) and order counts over month ranges (``orders_in``, or float sums of ``volume`` masked when None)."""
+    m = np.arange(months)[None, :]
     q = min_quiet_months
-    bits = _month_bits(active) if q >= 0 else None
     if bits is not None:
         any_order = bits != 0
         first = np.where(any_order, _high_bit(bits & (~bits + np.uint64(1))), months)  # the lowest bit
         last = np.where(any_order, _high_bit(bits), -1)
     else:
+        assert active is not None
         any_order = active.any(axis=1)
         last = np.where(any_order, months - 1 - np.argmax(active[:, ::-1], axis=1), -1)
         first = np.where(any_order, np.argmax(active, axis=1), months)
@@ -310,6 +348,7 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
         restarts &= ~((np.uint64(1) << (after.astype(np.uint64) + np.uint64(1))) - np.uint64(1))
         restart = np.where(restarts != 0, _high_bit(restarts), -1)
     else:
+        assert active is not None
         # (small integer types: the same counts with a quarter of the memory traffic)
         small = np.int16 if months < 2**15 - 1 else np.int64
         idle = np.zeros((n, months + 1), dtype=small)  # idle[:, j] = empty months before month j
@@ -326,26 +365,17 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
     span = np.maximum(last - run_start + 1, 1)
     settled_from = run_start + 3  # the settled months: run_start + 3 <= month < months - 3
     n_settled = np.maximum(months - 3 - np.maximum(settled_from, 0), 0)
-    if volume.dtype.kind in "iub":
-        # sums over month ranges as differences of prefix sums (exact for integers, so the same floats):
-        # total[j] = orders before month j, kept month by month: 24 vector additions over the counts made
-        # month-major (no copy when they come so; a cumsum along each row written transposed took 7-12 ms against
-        # 6-7 ms for the copy and the additions, 100,000 x 24)
-        # (32-bit sums when no row can reach 2**31: half the memory traffic, the same integers)
-        wide = volume.size == 0 or int(volume.max()) * months >= 2**31 or int(volume.min()) * months <= -(2**31)
-        total = np.zeros((months + 1, n), dtype=np.int64 if wide else np.int32)
-        by_month = np.ascontiguousarray(volume.T, dtype=total.dtype)
-        for j in range(months):
-            np.add(total[j], by_month[j], out=total[j + 1])
-        rows = np.arange(n)
-        in_run = np.where(last >= run_start, total[last + 1, rows] - total[np.minimum(run_start, months), rows], 0)
+    if orders_in is not None:
+        # integer counts over month ranges (exact, so the same floats whichever way they are counted)
+        in_run = np.where(last >= run_start, orders_in(np.minimum(run_start, months), last + 1), 0)
         settled_end = max(months - 3, 0)
         settled_sum = np.where(n_settled > 0,
-                               total[settled_end] - total[np.minimum(np.maximum(settled_from, 0), months), rows], 0)
+                               orders_in(np.minimum(np.maximum(settled_from, 0), months), settled_end), 0)
         rate = in_run.astype(np.float64) / span
         level = settled_sum.astype(np.float64) / np.maximum(n_settled, 1)
-        recent = (total[months] - total[max(months - 3, 0)]).astype(np.float64)
+        recent = orders_in(max(months - 3, 0), months).astype(np.float64)
     else:
+        assert volume is not None
         in_months = (m >= run_start[:, None]) & (m <= last[:, None])
         rate = np.where(in_months, volume, 0.0).sum(axis=1) / span
         settled = (m >= settled_from[:, None]) & (m < months - 3)
@@ -363,6 +393,67 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
     stage[churned] = "已流失"
     stage[~any_order] = PROSPECT
     return stage
+
+
+def infer_stage_from_cells(cells: npt.ArrayLike, n_customers: int, months: int,
+                           acquired_month: npt.ArrayLike | None = None, *, presorted: bool = False,
+                           trial_months: int = 2, forming_months: int = 6, returning_months: int = 2,
+                           decline_ratio: float = 0.5, min_expected: float = 3.0, quiet_probability: float = 0.05,
+                           min_quiet_months: int = 3) -> StrArray:
+    """``infer_stage`` of order counts given as one cell per order, ``customer * months + month`` (customer
+    0..n-1, month 0..months-1), without the customers x months matrix.
+
+    Equal to ``infer_stage(np.bincount(cells, minlength=n * months).reshape(n, months), acquired_month, ...)``.
+    Once the cells are sorted (``presorted``: they are, e.g. orders by customer and date), the first order of
+    each distinct cell gives the active months (one bit each) and the orders before any (customer, month): its
+    position. Orders over a month range are then two such positions apart: a few operations on 100,000
+    customers instead of counting, transposing and summing a 100,000 x 24 matrix (6 ms against 45 ms).
+    """
+    rules = {"trial_months": trial_months, "forming_months": forming_months, "returning_months": returning_months,
+             "decline_ratio": decline_ratio, "min_expected": min_expected, "quiet_probability": quiet_probability,
+             "min_quiet_months": min_quiet_months}
+    cell = np.asarray(cells)
+    n = int(n_customers)
+    if cell.ndim != 1:
+        raise ValueError("cells must be one-dimensional")
+    if not presorted and cell.size and bool(np.any(cell[1:] < cell[:-1])):
+        cell = np.sort(cell)
+    if cell.size and (int(cell[0]) < 0 or int(cell[-1]) >= n * months):
+        raise ValueError("cells must be between 0 and n_customers * months - 1")
+    if not 0 < months <= 52 or min_quiet_months < 0:  # no month bits: the matrix
+        volume = np.bincount(cell, minlength=n * months).reshape(n, months)
+        return infer_stage(volume, acquired_month, **rules)  # type: ignore[arg-type]
+    new = np.empty(cell.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(cell[1:], cell[:-1], out=new[1:])
+    at = np.flatnonzero(new)  # the first order of each distinct (customer, month), ascending
+    distinct = cell.take(at)
+    customer = distinct // cell.dtype.type(months)  # (divmod: 1.5 ms against 0.3 + 0.9)
+    month = distinct - customer * cell.dtype.type(months)
+    # bit j of a customer's integer = an order in month j (a sum of distinct powers of two: exact as floats)
+    bits = np.bincount(customer, weights=np.exp2(np.arange(months, dtype=np.float64)).take(month),
+                       minlength=n).astype(np.uint64)
+    first_cell = np.zeros(n + 1, dtype=np.int64)  # distinct cells of the customers before each customer
+    np.cumsum(_popcount(bits), out=first_cell[1:])
+    before = np.append(at, cell.size)  # orders before each distinct cell, then all of them
+
+    def orders_in(lo: Any, hi: Any) -> npt.NDArray[np.integer[Any]]:
+        def position(j: Any) -> npt.NDArray[np.integer[Any]]:
+            below = bits & ((np.uint64(1) << np.asarray(j).astype(np.uint64)) - np.uint64(1))
+            return before.take(first_cell[:n] + _popcount(below))
+        return position(hi) - position(lo)
+
+    return _stage_rule(n, months, acquired_month, bits, None, None, orders_in, **rules)  # type: ignore[arg-type]
+
+
+def _popcount(values: npt.NDArray[np.uint64]) -> IntArray:
+    """The number of set bits of each unsigned 64-bit integer."""
+    if hasattr(np, "bitwise_count"):  # numpy >= 2.0
+        return np.asarray(np.bitwise_count(values), dtype=np.int64)
+    v = values - ((values >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    v = (v & np.uint64(0x3333333333333333)) + ((v >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    v = (v + (v >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.asarray((v * np.uint64(0x0101010101010101)) >> np.uint64(56), dtype=np.int64)
 
 
 def _month_bits(active: BoolArray) -> npt.NDArray[np.uint64] | None:

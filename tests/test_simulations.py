@@ -440,6 +440,32 @@ def test_infer_stage_on_integer_counts_equals_the_masked_float_sums() -> None:
                 huge.astype(float), acquired, min_quiet_months=quiet).tolist(), trial
 
 
+def test_infer_stage_from_order_cells_equals_the_stage_of_the_counted_matrix() -> None:
+    """One (customer, month) cell per order, sorted or not, customers without orders included, any history length
+    and quiet rule: the same stage as counting the cells into the customers x months matrix first."""
+    rng = np.random.default_rng(11)
+    for trial in range(80):
+        n, months = int(rng.integers(0, 300)), int(rng.integers(1, 60))
+        busy = rng.gamma(0.7, 1.0, (n, 1)) * (rng.random((n, months)) < rng.random((n, 1)))
+        counts = rng.poisson(busy * 3 * rng.random((n, months)))
+        counts[rng.random(n) < 0.3] = 0  # never bought
+        cells = np.repeat(np.arange(n * months), counts.ravel()).astype(np.int32 if trial % 2 else np.int64)
+        shuffled = trial % 3 == 0
+        if shuffled:
+            cells = rng.permutation(cells)
+        acquired = rng.integers(-30, months + 2, n) if trial % 4 else None
+        rules = {"min_quiet_months": int(rng.integers(0, 7))}
+        if trial % 5 == 0:
+            rules.update(trial_months=int(rng.integers(0, 4)), forming_months=int(rng.integers(0, 9)),
+                         min_expected=float(rng.random() * 4), decline_ratio=float(rng.random()))
+        expected = an.infer_stage(counts, acquired, **rules)
+        got = an.infer_stage_from_cells(cells, n, months, acquired, presorted=not shuffled, **rules)
+        assert got.tolist() == expected.tolist(), trial
+    assert an.infer_stage_from_cells(np.zeros(0, np.int32), 3, 24).tolist() == ["潜在客户"] * 3
+    with pytest.raises(ValueError):
+        an.infer_stage_from_cells(np.array([0, 48]), 2, 24)  # customer 2 of 2
+
+
 def test_quintile_scores_of_whole_numbers_equal_a_plain_stable_sort() -> None:
     """Counts and days are ranked through 16-bit keys (radix sort): the same scores as sorting the values."""
     def plain(values: np.ndarray, higher_is_better: bool) -> np.ndarray:

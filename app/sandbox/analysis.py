@@ -169,7 +169,7 @@ def metrics_from_store(sandbox: Sandbox) -> dict[str, np.ndarray]:
     """
     import numpy as np
 
-    from simulations.analytics import infer_stage, month_index, rfm_scores, value_tiers
+    from simulations.analytics import infer_stage_from_cells, month_index, rfm_scores, value_tiers
 
     as_of, months = as_of_of(sandbox.params), int(sandbox.params.get("months") or 24)
     as_of_day = int((np.datetime64(as_of, "D") - store.epoch()).astype("int64"))
@@ -185,6 +185,7 @@ def metrics_from_store(sandbox: Sandbox) -> dict[str, np.ndarray]:
     if who.size and int(day.max()) > as_of_day:
         keep = day <= as_of_day
         who, day, amount, cost = who[keep], day[keep], amount[keep], cost[keep]
+    ascending = True  # orders by customer, then by day (the cells below ascend)
     if who.size and np.any(who[1:] < who[:-1]):
         order = np.argsort(who, kind="stable")
         who, day, amount, cost = who[order], day[order], amount[order], cost[order]
@@ -203,7 +204,8 @@ def metrics_from_store(sandbox: Sandbox) -> dict[str, np.ndarray]:
         frequency[pos] = ends - starts
         monetary[pos] = np.round(np.add.reduceat(amount, starts), 2)
         profit[pos] = np.add.reduceat(amount - cost, starts)
-        if bool(np.all((day[1:] >= day[:-1]) | change)):  # days ascend within each customer
+        ascending = bool(np.all((day[1:] >= day[:-1]) | change))  # days ascend within each customer
+        if ascending:
             first[pos], last[pos] = day[starts], day[ends - 1]
         else:
             first[pos], last[pos] = np.minimum.reduceat(day, starts), np.maximum.reduceat(day, starts)
@@ -223,9 +225,8 @@ def metrics_from_store(sandbox: Sandbox) -> dict[str, np.ndarray]:
         index, day = index[window], day[window]
     cells = month_of_day.take(day - np.int32(start_day))  # (take: 2 ms against 3 for indexing)
     cells += index.astype(cell_type) * cell_type(months)
-    volume = np.bincount(cells, minlength=ids.size * months).reshape(ids.size, months)  # integer counts
     acquired = month_index(customers_["acquired_on"].astype("datetime64[D]"), as_of, months)
-    stage = infer_stage(volume, acquired)
+    stage = infer_stage_from_cells(cells, ids.size, months, acquired, presorted=ascending)
     missing = np.datetime64("NaT")
     return {"customer_id": ids, "n_orders": frequency, "revenue": monetary, "profit": np.round(profit, 2),
             "first_order_on": np.where(has, store.epoch() + first.astype("timedelta64[D]"), missing),
