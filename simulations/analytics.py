@@ -76,6 +76,36 @@ def _stable_order(values: FloatArray) -> IntArray:
     return np.asarray(np.argsort(key, kind="stable"), dtype=np.int64)
 
 
+def _positions_past(values: FloatArray, bounds: Sequence[int]) -> npt.NDArray[np.int8] | None:
+    """For each value, how many of ``bounds`` its position in ``np.argsort(values, kind="stable")`` reaches
+    (position >= bound), without sorting: a partial sort (``np.partition``) finds the value at each bound, and
+    the values equal to it are split there in input order (the stable order's tie rule). None when values contain
+    NaN (callers sort then). For scores and tiers, where only a few cut positions matter: 100,000 floats in
+    1-2 ms against 5 ms for a stable argsort."""
+    n = values.size
+    if n and np.isnan(values.min()):  # (min is NaN if any value is)
+        return None
+    out = np.zeros(n, dtype=np.int8)
+    inner = sorted({int(b) for b in bounds if 0 < b < n})
+    at = dict(zip(inner, np.partition(values, inner)[inner].tolist(), strict=True)) if inner else {}
+    for bound in bounds:
+        b = int(bound)
+        if b <= 0:
+            out += 1
+            continue
+        if b >= n:
+            continue
+        cut = at[b]
+        above = values > cut
+        equal = values == cut
+        tied = np.flatnonzero(equal)
+        before = b - (n - int(np.count_nonzero(above)) - tied.size)  # the tied values placed before the bound
+        equal[tied[:before]] = False
+        out += above
+        out += equal
+    return out
+
+
 # the cell code r*100 + f*10 + m as text, looked up (what .astype(str) of the int64 codes gives, dtype <U21 too)
 _CELL_CODES = np.array([str(i) for i in range(1000)], dtype="<U21")
 
@@ -102,6 +132,13 @@ def quintile_scores(values: npt.ArrayLike, higher_is_better: bool = True,
         raise ValueError("values must be one-dimensional")
     if x.size == 0:
         return np.zeros(0, dtype=np.int64)
+    if tie_rule == "rank_first":
+        # score = 1 + how many edges lie below the rank (rank = stable position + 1); for whole-number ranks,
+        # edge < position + 1 exactly when position >= floor(edge): a few cut positions, no full sort
+        edges = np.quantile(np.arange(1, x.size + 1, dtype=np.float64), [0.2, 0.4, 0.6, 0.8])
+        past = _positions_past(x if higher_is_better else -x, [int(e) for e in np.floor(edges)])
+        if past is not None:
+            return (past + 1).astype(np.int64)
     ranks = _ranks(x if higher_is_better else -x, tie_rule)
     # rank_first ranks are 1..n in some order: the same quantiles, taken from 1..n in order (no partition)
     edges = np.quantile(np.arange(1, x.size + 1, dtype=np.float64) if tie_rule == "rank_first" else ranks,
@@ -187,18 +224,31 @@ def pareto(revenue_per_customer: npt.ArrayLike) -> dict[str, Any]:
     """
     revenue = np.asarray(revenue_per_customer, dtype=np.float64)
     n = revenue.size
-    order = np.argsort(-revenue, kind="stable")
-    sorted_revenue = np.maximum(revenue[order], 0.0)
+    nan = bool(n) and bool(np.isnan(revenue.min()))
+    # the curve needs the values in order, not who has them: a plain sort (equal values are interchangeable;
+    # 0.3 ms against 5 ms for a stable argsort of 100,000), the ABC classes only the positions of two cuts
+    order = np.argsort(-revenue, kind="stable") if nan else None
+    sorted_revenue = np.maximum(revenue[order] if order is not None else -np.sort(-revenue), 0.0)
     total = float(sorted_revenue.sum())
     cumulative = np.cumsum(sorted_revenue) / total if total > 0 else np.zeros(n)
     curve_x = np.arange(n + 1, dtype=np.float64) / max(n, 1)
     curve_y = np.concatenate([[0.0], cumulative])
     reach = int(np.searchsorted(cumulative, 0.8 - 1e-12, side="left")) + 1 if total > 0 else n
     before = np.concatenate([[0.0], cumulative[:-1]]) if n else np.zeros(0)
-    abc_sorted = np.where(before < 0.8 - 1e-12, "A", np.where(before < 0.95 - 1e-12, "B", "C"))
-    abc_sorted[sorted_revenue <= 0] = "C"
-    abc = np.empty(n, dtype="<U1")
-    abc[order] = abc_sorted
+    if order is None:
+        # before ascends: A = the first positions with before < 0.8, B up to 0.95, and C from the first customer
+        # without revenue on (the values descend)
+        positive = int(np.count_nonzero(sorted_revenue > 0))
+        a_end = min(int(np.searchsorted(before, 0.8 - 1e-12, side="left")), positive)
+        b_end = min(int(np.searchsorted(before, 0.95 - 1e-12, side="left")), positive)
+        past = _positions_past(-revenue, [a_end, b_end])
+        assert past is not None
+        abc = np.array(["A", "B", "C"], dtype="<U1")[past]
+    else:
+        abc_sorted = np.where(before < 0.8 - 1e-12, "A", np.where(before < 0.95 - 1e-12, "B", "C"))
+        abc_sorted[sorted_revenue <= 0] = "C"
+        abc = np.empty(n, dtype="<U1")
+        abc[order] = abc_sorted
     return {
         "curve_x": curve_x,
         "curve_y": curve_y,
@@ -222,6 +272,9 @@ def value_tiers(profit: npt.ArrayLike, cutoffs: Sequence[float] = (0.05, 0.20, 0
         raise ValueError("cutoffs must be three increasing shares between 0 and 1")
     n = values.size
     bounds = np.floor(np.array(cuts) * n + 0.5).astype(np.int64)
+    past = _positions_past(-values, bounds.tolist())  # the tier = how many bounds the position reaches
+    if past is not None:
+        return np.array(VALUE_TIERS)[past]
     order = np.argsort(-values, kind="stable")
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n)
