@@ -280,6 +280,9 @@ def arrays(sandbox: Any, sql: str, params: Sequence[Any] = ()) -> dict[str, np.n
 
     with cursor(sandbox) as cur:
         table = cur.sql(sql, params=list(params)).to_arrow_table(batch_size=1 << 22)
+    # one chunk per column (one copy, 4 ms for 2 M orders x 4 columns), then numpy views of it: to_numpy of the
+    # row groups' chunks took 8 ms
+    table = table.combine_chunks()
     out = {}
     for name in table.column_names:
         column = table.column(name)
