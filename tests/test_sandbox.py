@@ -177,6 +177,28 @@ def test_metrics_from_the_raw_orders_equal_the_straightforward_computation(app, 
             np.testing.assert_array_equal(fresh[key], plain[key], err_msg=key)
 
 
+@pytest.mark.parametrize("size", [SIZE, 7])
+def test_metrics_from_the_raw_orders_in_pieces_equal_one_piece(app, size):
+    """Customers cut into id ranges whose orders are read and reduced on two threads give every array of one
+    piece, for any number of pieces (more pieces than customers too), on a tiny sandbox and on one whose
+    customers include some without any order."""
+    from app.sandbox import analysis
+    from app.sandbox import services as svc
+
+    with app.app_context():
+        sandbox = svc.new_sandbox(class_id=None, customers=size, months=MONTHS, seed=SEED)
+        sandbox = db.session.get(Sandbox, svc.build(sandbox.id).id)
+        whole = analysis.metrics_from_store(sandbox, pieces=1)
+        assert whole["n_orders"].size == size
+        if size == SIZE:
+            assert (whole["n_orders"] == 0).any() and (whole["stage"] == "潜在客户").any()
+        for pieces in (2, 3, size, size + 4, None):
+            cut = analysis.metrics_from_store(sandbox, pieces=pieces)
+            assert cut.keys() == whole.keys()
+            for key in whole:
+                np.testing.assert_array_equal(cut[key], whole[key], err_msg=f"{pieces} pieces: {key}")
+
+
 def test_data_file_is_written_whole_and_deleted_with_the_sandbox(app, world):
     from app.sandbox import services as svc
     from app.sandbox import store
