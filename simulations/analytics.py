@@ -160,8 +160,12 @@ def rfm_scores(recency_days: npt.ArrayLike, frequency: npt.ArrayLike, monetary: 
     m = quintile_scores(monetary, higher_is_better=True, tie_rule=tie_rule)
     if not r.size == f.size == m.size:
         raise ValueError("recency, frequency and monetary must have the same length")
-    cell = _CELL_CODES[r * 100 + f * 10 + m]
-    return {"r": r, "f": f, "m": m, "cell": cell}
+    return {"r": r, "f": f, "m": m, "cell": rfm_cells(r, f, m)}
+
+
+def rfm_cells(r: IntArray, f: IntArray, m: IntArray) -> StrArray:
+    """Return the cell codes ("545") of quintile scores r, f, m (what ``rfm_scores`` gives as "cell")."""
+    return np.asarray(_CELL_CODES[r * 100 + f * 10 + m])
 
 
 def _as_day(value: datetime.date | np.datetime64 | str) -> np.datetime64:
@@ -287,7 +291,14 @@ def value_tiers(profit: npt.ArrayLike, cutoffs: Sequence[float] = (0.05, 0.20, 0
 def month_index(dates: npt.ArrayLike, as_of: datetime.date | np.datetime64 | str, months: int) -> IntArray:
     """Return the month number of dates in a history of ``months`` months ending with as_of's month (0 = first)."""
     first = _as_day(as_of).astype("datetime64[M]") - (months - 1)
-    return np.asarray(np.asarray(dates, dtype="datetime64[D]").astype("datetime64[M]") - first, dtype=np.int64)
+    days = np.asarray(dates, dtype="datetime64[D]")
+    if days.size > 1000:  # many dates over a few years: each day's month looked up (calendar math once per day)
+        number = days.astype(np.int64)
+        low, high = int(number.min()), int(number.max())
+        if not np.isnat(days.min()) and high - low < days.size:  # (min is NaT if any date is)
+            table = np.arange(low, high + 1).astype("datetime64[D]").astype("datetime64[M]") - first
+            return np.asarray(table.astype(np.int64).take(number - low), dtype=np.int64)
+    return np.asarray(days.astype("datetime64[M]") - first, dtype=np.int64)
 
 
 def monthly_volume(customer_ids: npt.ArrayLike, order_customer_id: npt.ArrayLike, order_date: npt.ArrayLike,
