@@ -199,6 +199,41 @@ def test_metrics_from_the_raw_orders_in_pieces_equal_one_piece(app, size):
                 np.testing.assert_array_equal(cut[key], whole[key], err_msg=f"{pieces} pieces: {key}")
 
 
+@pytest.mark.parametrize("shuffle", ["customers", "within"])
+def test_metrics_from_orders_out_of_order_equal_those_in_the_file_order(app, world, monkeypatch, shuffle):
+    """Orders that do not come by customer (whole customers shuffled) are sorted first, and days that do not ascend
+    within a customer (each customer's orders reversed) take the min/max and the sorted cells: the same figures,
+    in one piece and in two."""
+    from app.sandbox import analysis, store
+
+    read = store.arrays
+
+    def out_of_order(sandbox, sql, params=()):
+        data = read(sandbox, sql, params)
+        if "FROM orders" not in sql or data["customer_id"].size == 0:
+            return data
+        who = data["customer_id"]
+        starts = np.flatnonzero(np.concatenate(([True], who[1:] != who[:-1])))
+        blocks = np.split(np.arange(who.size), starts[1:])
+        if shuffle == "customers":
+            order = np.concatenate([blocks[i] for i in np.random.default_rng(1).permutation(len(blocks))])
+        else:
+            order = np.concatenate([block[::-1] for block in blocks])
+        return {key: value[order] for key, value in data.items()}
+
+    with app.app_context():
+        sandbox = db.session.get(Sandbox, world.sandbox_id)
+        expected = analysis.metrics_from_store(sandbox, pieces=1)
+        monkeypatch.setattr(store, "arrays", out_of_order)
+        for pieces in (1, 2):
+            got = analysis.metrics_from_store(sandbox, pieces=pieces)
+            for key in expected:
+                if shuffle == "within" and key in ("revenue", "profit"):  # (sums in another order)
+                    np.testing.assert_allclose(got[key], expected[key], rtol=0, atol=0.011, err_msg=key)
+                else:
+                    np.testing.assert_array_equal(got[key], expected[key], err_msg=f"{pieces} pieces: {key}")
+
+
 def test_data_file_is_written_whole_and_deleted_with_the_sandbox(app, world):
     from app.sandbox import services as svc
     from app.sandbox import store

@@ -267,11 +267,14 @@ def _piece(path: Any, where: str, params: list[int], ids: np.ndarray, acquired_o
         keep = day <= as_of_day
         who, day, amount, cost = who[keep], day[keep], amount[keep], cost[keep]
     ascending = True  # orders by customer, then by day (the cells below ascend)
-    if who.size and np.any(who[1:] < who[:-1]):
+    for _ in range(2):
+        change = who[1:] != who[:-1]
+        starts = np.concatenate(([0], np.flatnonzero(change) + 1)) if who.size else np.zeros(0, "int64")
+        # the ids ascend when the runs of equal ids do (one look per customer, not per order)
+        if not bool(np.any(who[starts[1:]] < who[starts[:-1]])):
+            break
         order = np.argsort(who, kind="stable")
         who, day, amount, cost = who[order], day[order], amount[order], cost[order]
-    change = who[1:] != who[:-1]
-    starts = np.flatnonzero(np.concatenate(([True], change))) if who.size else np.zeros(0, "int64")
     ends = np.append(starts[1:], who.size)
     # ids first..first+n-1 (dense): a customer's position is id - first, with no position per order
     first_id = int(ids[0]) if n else 1
@@ -286,7 +289,8 @@ def _piece(path: Any, where: str, params: list[int], ids: np.ndarray, acquired_o
         frequency[pos] = ends - starts
         monetary[pos] = np.round(np.add.reduceat(amount, starts), 2)
         profit[pos] = np.add.reduceat(amount - cost, starts)
-        ascending = bool(np.all((day[1:] >= day[:-1]) | change))  # days ascend within each customer
+        # days ascend within each customer: every step back is a change of customer
+        ascending = bool(change[np.flatnonzero(day[1:] < day[:-1])].all())
         if ascending:
             first[pos], last[pos] = day[starts], day[ends - 1]
         else:
