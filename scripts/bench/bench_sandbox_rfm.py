@@ -1,17 +1,22 @@
 """Benchmark: RFM + Pareto + value tiers + lifecycle stages from the raw orders, against pandas in the same run.
 
 Both sides start from the sandbox's stored orders and customers and compute the same figures: the app's fast
-path (``analysis.metrics_from_store``: the orders read once through Arrow in the file's customer order, segment
-reductions per customer and one bincount of (customer, month) cells in numpy, quintiles, tiers and the stage rule;
-then the Pareto curve) and pandas (the orders read from the same file into a DataFrame, groupby, rank-based
+path (``analysis.metrics_from_store``: the customers cut into two id ranges whose orders are read through Arrow
+in the file's customer order and reduced per customer on two threads, stage included from one (customer, month)
+cell per order; then quintiles and tiers; then the Pareto curve) and pandas (the orders read from the same file into a DataFrame, groupby, rank-based
 quintiles, a pivot of monthly counts, the same tier and stage functions). The two results are compared cell by
 cell. Also: counting distinct order ids in the association-rule precompute, np.unique against
 counting changes between neighbours.
 
     .venv/bin/python scripts/bench/bench_sandbox_rfm.py --customers 100000
+
+``RFM_PIECES=1`` in the environment measures the app's path in one piece (no second thread), to tell what the
+second core brings.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 from _sandbox import arguments, built_sandbox, header, median_ms, row, scratch_app
@@ -72,8 +77,10 @@ def main() -> None:
         sandbox = db.session.get(Sandbox, sandbox.id)
         as_of, months = analysis.as_of_of(sandbox.params), 24
 
+        pieces = int(os.environ["RFM_PIECES"]) if os.environ.get("RFM_PIECES") else None
+
         def ours():
-            metrics = analysis.metrics_from_store(sandbox)
+            metrics = analysis.metrics_from_store(sandbox, pieces=pieces)
             return metrics, pareto(metrics["revenue"])["top20_share"]
 
         mine, top20 = ours()
