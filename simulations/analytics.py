@@ -7,7 +7,7 @@ Each function's docstring gives its definition and the course passage it teaches
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, cast
 
 import numpy as np
@@ -76,6 +76,36 @@ def _stable_order(values: FloatArray) -> IntArray:
     return np.asarray(np.argsort(key, kind="stable"), dtype=np.int64)
 
 
+def _positions_past(values: FloatArray, bounds: Sequence[int]) -> npt.NDArray[np.int8] | None:
+    """For each value, how many of ``bounds`` its position in ``np.argsort(values, kind="stable")`` reaches
+    (position >= bound), without sorting: a partial sort (``np.partition``) finds the value at each bound, and
+    the values equal to it are split there in input order (the stable order's tie rule). None when values contain
+    NaN (callers sort then). For scores and tiers, where only a few cut positions matter: 100,000 floats in
+    1-2 ms against 5 ms for a stable argsort."""
+    n = values.size
+    if n and np.isnan(values.min()):  # (min is NaN if any value is)
+        return None
+    out = np.zeros(n, dtype=np.int8)
+    inner = sorted({int(b) for b in bounds if 0 < b < n})
+    at = dict(zip(inner, np.partition(values, inner)[inner].tolist(), strict=True)) if inner else {}
+    for bound in bounds:
+        b = int(bound)
+        if b <= 0:
+            out += 1
+            continue
+        if b >= n:
+            continue
+        cut = at[b]
+        above = values > cut
+        equal = values == cut
+        tied = np.flatnonzero(equal)
+        before = b - (n - int(np.count_nonzero(above)) - tied.size)  # the tied values placed before the bound
+        equal[tied[:before]] = False
+        out += above
+        out += equal
+    return out
+
+
 # the cell code r*100 + f*10 + m as text, looked up (what .astype(str) of the int64 codes gives, dtype <U21 too)
 _CELL_CODES = np.array([str(i) for i in range(1000)], dtype="<U21")
 
@@ -102,6 +132,13 @@ def quintile_scores(values: npt.ArrayLike, higher_is_better: bool = True,
         raise ValueError("values must be one-dimensional")
     if x.size == 0:
         return np.zeros(0, dtype=np.int64)
+    if tie_rule == "rank_first":
+        # score = 1 + how many edges lie below the rank (rank = stable position + 1); for whole-number ranks,
+        # edge < position + 1 exactly when position >= floor(edge): a few cut positions, no full sort
+        edges = np.quantile(np.arange(1, x.size + 1, dtype=np.float64), [0.2, 0.4, 0.6, 0.8])
+        past = _positions_past(x if higher_is_better else -x, [int(e) for e in np.floor(edges)])
+        if past is not None:
+            return (past + 1).astype(np.int64)
     ranks = _ranks(x if higher_is_better else -x, tie_rule)
     # rank_first ranks are 1..n in some order: the same quantiles, taken from 1..n in order (no partition)
     edges = np.quantile(np.arange(1, x.size + 1, dtype=np.float64) if tie_rule == "rank_first" else ranks,
@@ -123,8 +160,12 @@ def rfm_scores(recency_days: npt.ArrayLike, frequency: npt.ArrayLike, monetary: 
     m = quintile_scores(monetary, higher_is_better=True, tie_rule=tie_rule)
     if not r.size == f.size == m.size:
         raise ValueError("recency, frequency and monetary must have the same length")
-    cell = _CELL_CODES[r * 100 + f * 10 + m]
-    return {"r": r, "f": f, "m": m, "cell": cell}
+    return {"r": r, "f": f, "m": m, "cell": rfm_cells(r, f, m)}
+
+
+def rfm_cells(r: IntArray, f: IntArray, m: IntArray) -> StrArray:
+    """Return the cell codes ("545") of quintile scores r, f, m (what ``rfm_scores`` gives as "cell")."""
+    return np.asarray(_CELL_CODES[r * 100 + f * 10 + m])
 
 
 def _as_day(value: datetime.date | np.datetime64 | str) -> np.datetime64:
@@ -187,18 +228,31 @@ def pareto(revenue_per_customer: npt.ArrayLike) -> dict[str, Any]:
     """
     revenue = np.asarray(revenue_per_customer, dtype=np.float64)
     n = revenue.size
-    order = np.argsort(-revenue, kind="stable")
-    sorted_revenue = np.maximum(revenue[order], 0.0)
+    nan = bool(n) and bool(np.isnan(revenue.min()))
+    # the curve needs the values in order, not who has them: a plain sort (equal values are interchangeable;
+    # 0.3 ms against 5 ms for a stable argsort of 100,000), the ABC classes only the positions of two cuts
+    order = np.argsort(-revenue, kind="stable") if nan else None
+    sorted_revenue = np.maximum(revenue[order] if order is not None else -np.sort(-revenue), 0.0)
     total = float(sorted_revenue.sum())
     cumulative = np.cumsum(sorted_revenue) / total if total > 0 else np.zeros(n)
     curve_x = np.arange(n + 1, dtype=np.float64) / max(n, 1)
     curve_y = np.concatenate([[0.0], cumulative])
     reach = int(np.searchsorted(cumulative, 0.8 - 1e-12, side="left")) + 1 if total > 0 else n
     before = np.concatenate([[0.0], cumulative[:-1]]) if n else np.zeros(0)
-    abc_sorted = np.where(before < 0.8 - 1e-12, "A", np.where(before < 0.95 - 1e-12, "B", "C"))
-    abc_sorted[sorted_revenue <= 0] = "C"
-    abc = np.empty(n, dtype="<U1")
-    abc[order] = abc_sorted
+    if order is None:
+        # before ascends: A = the first positions with before < 0.8, B up to 0.95, and C from the first customer
+        # without revenue on (the values descend)
+        positive = int(np.count_nonzero(sorted_revenue > 0))
+        a_end = min(int(np.searchsorted(before, 0.8 - 1e-12, side="left")), positive)
+        b_end = min(int(np.searchsorted(before, 0.95 - 1e-12, side="left")), positive)
+        past = _positions_past(-revenue, [a_end, b_end])
+        assert past is not None
+        abc = np.array(["A", "B", "C"], dtype="<U1")[past]
+    else:
+        abc_sorted = np.where(before < 0.8 - 1e-12, "A", np.where(before < 0.95 - 1e-12, "B", "C"))
+        abc_sorted[sorted_revenue <= 0] = "C"
+        abc = np.empty(n, dtype="<U1")
+        abc[order] = abc_sorted
     return {
         "curve_x": curve_x,
         "curve_y": curve_y,
@@ -222,6 +276,9 @@ def value_tiers(profit: npt.ArrayLike, cutoffs: Sequence[float] = (0.05, 0.20, 0
         raise ValueError("cutoffs must be three increasing shares between 0 and 1")
     n = values.size
     bounds = np.floor(np.array(cuts) * n + 0.5).astype(np.int64)
+    past = _positions_past(-values, bounds.tolist())  # the tier = how many bounds the position reaches
+    if past is not None:
+        return np.array(VALUE_TIERS)[past]
     order = np.argsort(-values, kind="stable")
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n)
@@ -234,7 +291,14 @@ def value_tiers(profit: npt.ArrayLike, cutoffs: Sequence[float] = (0.05, 0.20, 0
 def month_index(dates: npt.ArrayLike, as_of: datetime.date | np.datetime64 | str, months: int) -> IntArray:
     """Return the month number of dates in a history of ``months`` months ending with as_of's month (0 = first)."""
     first = _as_day(as_of).astype("datetime64[M]") - (months - 1)
-    return np.asarray(np.asarray(dates, dtype="datetime64[D]").astype("datetime64[M]") - first, dtype=np.int64)
+    days = np.asarray(dates, dtype="datetime64[D]")
+    if days.size > 1000:  # many dates over a few years: each day's month looked up (calendar math once per day)
+        number = days.astype(np.int64)
+        low, high = int(number.min()), int(number.max())
+        if not np.isnat(days.min()) and high - low < days.size:  # (min is NaT if any date is)
+            table = np.arange(low, high + 1).astype("datetime64[D]").astype("datetime64[M]") - first
+            return np.asarray(table.astype(np.int64).take(number - low), dtype=np.int64)
+    return np.asarray(days.astype("datetime64[M]") - first, dtype=np.int64)
 
 
 def monthly_volume(customer_ids: npt.ArrayLike, order_customer_id: npt.ArrayLike, order_date: npt.ArrayLike,
@@ -283,15 +347,53 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
     if volume.ndim != 2:
         raise ValueError("monthly_volume must be a customers x months matrix")
     n, months = volume.shape
-    m = np.arange(months)[None, :]
     active = volume > 0
+    bits = _month_bits(active) if min_quiet_months >= 0 else None
+    orders_in = _prefix_counter(volume) if volume.dtype.kind in "iub" else None
+    return _stage_rule(n, months, acquired_month, bits, active, volume, orders_in, trial_months=trial_months,
+                       forming_months=forming_months, returning_months=returning_months,
+                       decline_ratio=decline_ratio, min_expected=min_expected, quiet_probability=quiet_probability,
+                       min_quiet_months=min_quiet_months)
+
+
+# orders of each customer in the months lo <= month < hi (lo, hi: one per customer, or one for all)
+OrderCounter = Callable[[Any, Any], npt.NDArray[np.integer[Any]]]
+
+
+def _prefix_counter(volume: npt.NDArray[np.integer[Any]]) -> OrderCounter:
+    """Orders in month ranges of integer counts as differences of prefix sums (exact, so the same floats)."""
+    n, months = volume.shape
+    # total[j] = orders before month j, kept month by month: 24 vector additions over the counts made
+    # month-major (no copy when they come so; a cumsum along each row written transposed took 7-12 ms against
+    # 6-7 ms for the copy and the additions, 100,000 x 24)
+    # (32-bit sums when no row can reach 2**31: half the memory traffic, the same integers)
+    wide = volume.size == 0 or int(volume.max()) * months >= 2**31 or int(volume.min()) * months <= -(2**31)
+    total = np.zeros((months + 1, n), dtype=np.int64 if wide else np.int32)
+    by_month = np.ascontiguousarray(volume.T, dtype=total.dtype)
+    for j in range(months):
+        np.add(total[j], by_month[j], out=total[j + 1])
+    rows = np.arange(n)
+
+    def at(j: Any) -> npt.NDArray[np.integer[Any]]:
+        return total[j] if np.ndim(j) == 0 else total[j, rows]
+
+    return lambda lo, hi: at(hi) - at(lo)
+
+
+def _stage_rule(n: int, months: int, acquired_month: npt.ArrayLike | None, bits: npt.NDArray[np.uint64] | None,
+                active: BoolArray | None, volume: npt.NDArray[Any] | None, orders_in: OrderCounter | None, *,
+                trial_months: int, forming_months: int, returning_months: int, decline_ratio: float,
+                min_expected: float, quiet_probability: float, min_quiet_months: int) -> StrArray:
+    """The rules of ``infer_stage`` from each customer's active months (``bits``, or the ``active`` matrix when
+    None) and order counts over month ranges (``orders_in``, or float sums of ``volume`` masked when None)."""
+    m = np.arange(months)[None, :]
     q = min_quiet_months
-    bits = _month_bits(active) if q >= 0 else None
     if bits is not None:
         any_order = bits != 0
         first = np.where(any_order, _high_bit(bits & (~bits + np.uint64(1))), months)  # the lowest bit
         last = np.where(any_order, _high_bit(bits), -1)
     else:
+        assert active is not None
         any_order = active.any(axis=1)
         last = np.where(any_order, months - 1 - np.argmax(active[:, ::-1], axis=1), -1)
         first = np.where(any_order, np.argmax(active, axis=1), months)
@@ -310,6 +412,7 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
         restarts &= ~((np.uint64(1) << (after.astype(np.uint64) + np.uint64(1))) - np.uint64(1))
         restart = np.where(restarts != 0, _high_bit(restarts), -1)
     else:
+        assert active is not None
         # (small integer types: the same counts with a quarter of the memory traffic)
         small = np.int16 if months < 2**15 - 1 else np.int64
         idle = np.zeros((n, months + 1), dtype=small)  # idle[:, j] = empty months before month j
@@ -326,26 +429,17 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
     span = np.maximum(last - run_start + 1, 1)
     settled_from = run_start + 3  # the settled months: run_start + 3 <= month < months - 3
     n_settled = np.maximum(months - 3 - np.maximum(settled_from, 0), 0)
-    if volume.dtype.kind in "iub":
-        # sums over month ranges as differences of prefix sums (exact for integers, so the same floats):
-        # total[j] = orders before month j, kept month by month: 24 vector additions over the counts made
-        # month-major (no copy when they come so; a cumsum along each row written transposed took 7-12 ms against
-        # 6-7 ms for the copy and the additions, 100,000 x 24)
-        # (32-bit sums when no row can reach 2**31: half the memory traffic, the same integers)
-        wide = volume.size == 0 or int(volume.max()) * months >= 2**31 or int(volume.min()) * months <= -(2**31)
-        total = np.zeros((months + 1, n), dtype=np.int64 if wide else np.int32)
-        by_month = np.ascontiguousarray(volume.T, dtype=total.dtype)
-        for j in range(months):
-            np.add(total[j], by_month[j], out=total[j + 1])
-        rows = np.arange(n)
-        in_run = np.where(last >= run_start, total[last + 1, rows] - total[np.minimum(run_start, months), rows], 0)
+    if orders_in is not None:
+        # integer counts over month ranges (exact, so the same floats whichever way they are counted)
+        in_run = np.where(last >= run_start, orders_in(np.minimum(run_start, months), last + 1), 0)
         settled_end = max(months - 3, 0)
         settled_sum = np.where(n_settled > 0,
-                               total[settled_end] - total[np.minimum(np.maximum(settled_from, 0), months), rows], 0)
+                               orders_in(np.minimum(np.maximum(settled_from, 0), months), settled_end), 0)
         rate = in_run.astype(np.float64) / span
         level = settled_sum.astype(np.float64) / np.maximum(n_settled, 1)
-        recent = (total[months] - total[max(months - 3, 0)]).astype(np.float64)
+        recent = orders_in(max(months - 3, 0), months).astype(np.float64)
     else:
+        assert volume is not None
         in_months = (m >= run_start[:, None]) & (m <= last[:, None])
         rate = np.where(in_months, volume, 0.0).sum(axis=1) / span
         settled = (m >= settled_from[:, None]) & (m < months - 3)
@@ -355,14 +449,81 @@ def infer_stage(monthly_volume: npt.ArrayLike, acquired_month: npt.ArrayLike | N
     expected = level * min(3, months)
     declining = (n_settled >= 3) & (expected >= min_expected) & (recent < decline_ratio * expected)
 
-    stage = np.full(n, "稳定期", dtype="<U4")
-    stage[declining] = "退化期"
+    # a small code per customer, later rules overriding earlier ones, then one look-up of the names (writing
+    # 4-character strings under five masks cost more than the rules)
+    code = declining.astype(np.int8)  # 0 稳定期, 1 退化期
     young = np.where(returning, run_age <= returning_months, run_age <= forming_months)
-    stage[young] = "形成期"
-    stage[~returning & (age <= trial_months)] = "考察期"
-    stage[churned] = "已流失"
-    stage[~any_order] = PROSPECT
-    return stage
+    code[young] = 2
+    code[~returning & (age <= trial_months)] = 3
+    code[churned] = 4
+    code[~any_order] = 5
+    return np.array(["稳定期", "退化期", "形成期", "考察期", "已流失", PROSPECT], dtype="<U4").take(code)
+
+
+def infer_stage_from_cells(cells: npt.ArrayLike, n_customers: int, months: int,
+                           acquired_month: npt.ArrayLike | None = None, *, presorted: bool = False,
+                           trial_months: int = 2, forming_months: int = 6, returning_months: int = 2,
+                           decline_ratio: float = 0.5, min_expected: float = 3.0, quiet_probability: float = 0.05,
+                           min_quiet_months: int = 3) -> StrArray:
+    """``infer_stage`` of order counts given as one cell per order, ``customer * months + month`` (customer
+    0..n-1, month 0..months-1), without the customers x months matrix.
+
+    Equal to ``infer_stage(np.bincount(cells, minlength=n * months).reshape(n, months), acquired_month, ...)``.
+    Once the cells are sorted (``presorted``: they are, e.g. orders by customer and date), the first order of
+    each distinct cell gives the active months (one bit each) and the orders before any (customer, month): its
+    position. Orders over a month range are then two such positions apart: a few operations on 100,000
+    customers instead of counting, transposing and summing a 100,000 x 24 matrix (6 ms against 45 ms).
+    """
+    rules = {"trial_months": trial_months, "forming_months": forming_months, "returning_months": returning_months,
+             "decline_ratio": decline_ratio, "min_expected": min_expected, "quiet_probability": quiet_probability,
+             "min_quiet_months": min_quiet_months}
+    cell = np.asarray(cells)
+    n = int(n_customers)
+    if cell.ndim != 1:
+        raise ValueError("cells must be one-dimensional")
+    if not presorted and cell.size and bool(np.any(cell[1:] < cell[:-1])):
+        cell = np.sort(cell)
+    if cell.size and (int(cell[0]) < 0 or int(cell[-1]) >= n * months):
+        raise ValueError("cells must be between 0 and n_customers * months - 1")
+    if not 0 < months <= 52 or min_quiet_months < 0:  # no month bits: the matrix
+        volume = np.bincount(cell, minlength=n * months).reshape(n, months)
+        return infer_stage(volume, acquired_month, **rules)  # type: ignore[arg-type]
+    new = np.empty(cell.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(cell[1:], cell[:-1], out=new[1:])
+    at = np.flatnonzero(new)  # the first order of each distinct (customer, month), ascending
+    distinct = cell.take(at)
+    customer = distinct // cell.dtype.type(months)  # (divmod: 1.5 ms against 0.3 + 0.9)
+    month = distinct - customer * cell.dtype.type(months)
+    # bit j of a customer's integer = an order in month j (a sum of distinct powers of two: exact as floats)
+    bits = np.bincount(customer, weights=np.exp2(np.arange(months, dtype=np.float64)).take(month),
+                       minlength=n).astype(np.uint64)
+    first_cell = np.zeros(n + 1, dtype=np.int64)  # distinct cells of the customers before each customer
+    np.cumsum(_popcount(bits), out=first_cell[1:])
+    before = np.append(at, cell.size)  # orders before each distinct cell, then all of them
+
+    below_month = (np.uint64(1) << np.arange(months + 1, dtype=np.uint64)) - np.uint64(1)  # bits of months < j
+    every = before.take(first_cell[1:])  # orders before the next customer's
+
+    def position(j: Any) -> npt.NDArray[np.integer[Any]]:
+        if np.ndim(j) == 0 and j >= months:
+            return every
+        return before.take(first_cell[:n] + _popcount(bits & below_month.take(j)))
+
+    def orders_in(lo: Any, hi: Any) -> npt.NDArray[np.integer[Any]]:
+        return position(hi) - position(lo)
+
+    return _stage_rule(n, months, acquired_month, bits, None, None, orders_in, **rules)  # type: ignore[arg-type]
+
+
+def _popcount(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.integer[Any]]:
+    """The number of set bits of each unsigned 64-bit integer."""
+    if hasattr(np, "bitwise_count"):  # numpy >= 2.0 (8-bit counts)
+        return np.bitwise_count(values)  # type: ignore[no-any-return]
+    v = values - ((values >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    v = (v & np.uint64(0x3333333333333333)) + ((v >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    v = (v + (v >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.asarray((v * np.uint64(0x0101010101010101)) >> np.uint64(56), dtype=np.int64)
 
 
 def _month_bits(active: BoolArray) -> npt.NDArray[np.uint64] | None:

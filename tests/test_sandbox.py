@@ -177,6 +177,63 @@ def test_metrics_from_the_raw_orders_equal_the_straightforward_computation(app, 
             np.testing.assert_array_equal(fresh[key], plain[key], err_msg=key)
 
 
+@pytest.mark.parametrize("size", [SIZE, 7])
+def test_metrics_from_the_raw_orders_in_pieces_equal_one_piece(app, size):
+    """Customers cut into id ranges whose orders are read and reduced on two threads give every array of one
+    piece, for any number of pieces (more pieces than customers too), on a tiny sandbox and on one whose
+    customers include some without any order."""
+    from app.sandbox import analysis
+    from app.sandbox import services as svc
+
+    with app.app_context():
+        sandbox = svc.new_sandbox(class_id=None, customers=size, months=MONTHS, seed=SEED)
+        sandbox = db.session.get(Sandbox, svc.build(sandbox.id).id)
+        whole = analysis.metrics_from_store(sandbox, pieces=1)
+        assert whole["n_orders"].size == size
+        if size == SIZE:
+            assert (whole["n_orders"] == 0).any() and (whole["stage"] == "潜在客户").any()
+        for pieces in (2, 3, size, size + 4, None):
+            cut = analysis.metrics_from_store(sandbox, pieces=pieces)
+            assert cut.keys() == whole.keys()
+            for key in whole:
+                np.testing.assert_array_equal(cut[key], whole[key], err_msg=f"{pieces} pieces: {key}")
+
+
+@pytest.mark.parametrize("shuffle", ["customers", "within"])
+def test_metrics_from_orders_out_of_order_equal_those_in_the_file_order(app, world, monkeypatch, shuffle):
+    """Orders that do not come by customer (whole customers shuffled) are sorted first, and days that do not ascend
+    within a customer (each customer's orders reversed) take the min/max and the sorted cells: the same figures,
+    in one piece and in two."""
+    from app.sandbox import analysis, store
+
+    read = store.arrays
+
+    def out_of_order(sandbox, sql, params=()):
+        data = read(sandbox, sql, params)
+        if "FROM orders" not in sql or data["customer_id"].size == 0:
+            return data
+        who = data["customer_id"]
+        starts = np.flatnonzero(np.concatenate(([True], who[1:] != who[:-1])))
+        blocks = np.split(np.arange(who.size), starts[1:])
+        if shuffle == "customers":
+            order = np.concatenate([blocks[i] for i in np.random.default_rng(1).permutation(len(blocks))])
+        else:
+            order = np.concatenate([block[::-1] for block in blocks])
+        return {key: value[order] for key, value in data.items()}
+
+    with app.app_context():
+        sandbox = db.session.get(Sandbox, world.sandbox_id)
+        expected = analysis.metrics_from_store(sandbox, pieces=1)
+        monkeypatch.setattr(store, "arrays", out_of_order)
+        for pieces in (1, 2):
+            got = analysis.metrics_from_store(sandbox, pieces=pieces)
+            for key in expected:
+                if shuffle == "within" and key in ("revenue", "profit"):  # (sums in another order)
+                    np.testing.assert_allclose(got[key], expected[key], rtol=0, atol=0.011, err_msg=key)
+                else:
+                    np.testing.assert_array_equal(got[key], expected[key], err_msg=f"{pieces} pieces: {key}")
+
+
 def test_data_file_is_written_whole_and_deleted_with_the_sandbox(app, world):
     from app.sandbox import services as svc
     from app.sandbox import store

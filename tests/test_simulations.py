@@ -440,6 +440,32 @@ def test_infer_stage_on_integer_counts_equals_the_masked_float_sums() -> None:
                 huge.astype(float), acquired, min_quiet_months=quiet).tolist(), trial
 
 
+def test_infer_stage_from_order_cells_equals_the_stage_of_the_counted_matrix() -> None:
+    """One (customer, month) cell per order, sorted or not, customers without orders included, any history length
+    and quiet rule: the same stage as counting the cells into the customers x months matrix first."""
+    rng = np.random.default_rng(11)
+    for trial in range(80):
+        n, months = int(rng.integers(0, 300)), int(rng.integers(1, 60))
+        busy = rng.gamma(0.7, 1.0, (n, 1)) * (rng.random((n, months)) < rng.random((n, 1)))
+        counts = rng.poisson(busy * 3 * rng.random((n, months)))
+        counts[rng.random(n) < 0.3] = 0  # never bought
+        cells = np.repeat(np.arange(n * months), counts.ravel()).astype(np.int32 if trial % 2 else np.int64)
+        shuffled = trial % 3 == 0
+        if shuffled:
+            cells = rng.permutation(cells)
+        acquired = rng.integers(-30, months + 2, n) if trial % 4 else None
+        rules = {"min_quiet_months": int(rng.integers(0, 7))}
+        if trial % 5 == 0:
+            rules.update(trial_months=int(rng.integers(0, 4)), forming_months=int(rng.integers(0, 9)),
+                         min_expected=float(rng.random() * 4), decline_ratio=float(rng.random()))
+        expected = an.infer_stage(counts, acquired, **rules)
+        got = an.infer_stage_from_cells(cells, n, months, acquired, presorted=not shuffled, **rules)
+        assert got.tolist() == expected.tolist(), trial
+    assert an.infer_stage_from_cells(np.zeros(0, np.int32), 3, 24).tolist() == ["潜在客户"] * 3
+    with pytest.raises(ValueError):
+        an.infer_stage_from_cells(np.array([0, 48]), 2, 24)  # customer 2 of 2
+
+
 def test_quintile_scores_of_whole_numbers_equal_a_plain_stable_sort() -> None:
     """Counts and days are ranked through 16-bit keys (radix sort): the same scores as sorting the values."""
     def plain(values: np.ndarray, higher_is_better: bool) -> np.ndarray:
@@ -468,6 +494,53 @@ def test_quintile_scores_of_whole_numbers_equal_a_plain_stable_sort() -> None:
     r, f, m = (rng.integers(0, 40, 500).astype(float) for _ in range(3))
     scores = an.rfm_scores(r, f, m)
     assert scores["cell"].tolist() == (scores["r"] * 100 + scores["f"] * 10 + scores["m"]).astype(str).tolist()
+
+
+def test_scores_tiers_and_abc_from_cut_positions_equal_a_full_stable_sort() -> None:
+    """Quintile scores, value tiers and ABC classes take only the values at a few cut positions (a partial sort)
+    and split the values tied there in input order: the same as positions in a full stable argsort, with ties,
+    signed zeros, infinities and NaN (which goes to the sort)."""
+    def stable_positions(values: np.ndarray) -> np.ndarray:
+        position = np.empty(values.size, dtype=np.int64)
+        position[np.argsort(values, kind="stable")] = np.arange(values.size)
+        return position
+
+    rng = np.random.default_rng(17)
+    for trial in range(300):
+        n = int(rng.integers(0, 400))
+        kind = trial % 5
+        if kind == 0:
+            values = rng.normal(0, 100, n)
+        elif kind == 1:
+            values = rng.integers(-3, 4, n).astype(float)  # few distinct values: ties at every cut
+        elif kind == 2:
+            values = np.round(rng.gamma(1.0, 300.0, n) * (rng.random(n) < 0.7), 2)  # revenue, many zeros
+        elif kind == 3:
+            values = rng.choice([0.0, -0.0, 1.5, np.inf, -np.inf], n)
+        else:
+            values = rng.integers(0, 6, n).astype(float)
+            values[rng.random(n) < 0.1] = np.nan
+        cutoffs = (0.05, 0.20, 0.50) if trial % 4 else tuple(sorted(rng.choice([0.0, 0.1, 0.5, 1.0], 3)))
+        bounds = np.floor(np.array(cutoffs) * n + 0.5)
+        expected = np.array(an.VALUE_TIERS)[np.searchsorted(bounds, stable_positions(-values), side="right")]
+        assert an.value_tiers(values, cutoffs).tolist() == expected.tolist(), trial
+        if n:
+            for better in (True, False):
+                ranks = stable_positions(values if better else -values) + 1.0
+                quintile = 1 + np.searchsorted(np.quantile(np.arange(1.0, n + 1), [0.2, 0.4, 0.6, 0.8]), ranks)
+                assert an.quintile_scores(values, better).tolist() == quintile.tolist(), trial
+        if kind == 4:
+            continue  # (the curve of NaN revenue is NaN)
+        values = np.where(np.isinf(values), np.sign(values) * 9.0, values)  # (infinite revenue: no curve)
+        result = an.pareto(values)
+        share = np.maximum(-np.sort(-values), 0.0)
+        total = share.sum()
+        cumulative = np.cumsum(share) / total if total > 0 else np.zeros(n)
+        before = np.concatenate([[0.0], cumulative[:-1]]) if n else np.zeros(0)
+        by_position = np.where(share <= 0, "C", np.where(before < 0.8 - 1e-12, "A",
+                                                          np.where(before < 0.95 - 1e-12, "B", "C")))
+        assert result["abc_class"].tolist() == by_position[stable_positions(-values)].tolist(), trial
+        np.testing.assert_array_equal(result["curve_y"], np.concatenate([[0.0], cumulative]))
 
 
 def test_monthly_volume_counts_and_sums() -> None:

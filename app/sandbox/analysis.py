@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -156,82 +157,164 @@ def compute_metrics(customers: dict[str, np.ndarray], orders: dict[str, np.ndarr
     }
 
 
-def metrics_from_store(sandbox: Sandbox) -> dict[str, np.ndarray]:
+PARALLEL_FROM = 20_000  # customers: from here on the orders are read and reduced in two pieces, on two threads
+_workers: ThreadPoolExecutor | None = None
+
+
+def _worker_pool() -> ThreadPoolExecutor:
+    """One thread beside the caller's (the machines this runs on have 2 cores), started on first use."""
+    global _workers
+    with _lock:
+        if _workers is None:
+            _workers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metrics")
+        return _workers
+
+
+def metrics_from_store(sandbox: Sandbox, pieces: int | None = None) -> dict[str, np.ndarray]:
     """The per-customer figures computed again from the raw orders in the sandbox's file (the fast path the
     benchmark measures).
 
-    The orders are read once, through Arrow, in the file's order: by customer, and by id (so by date) within a
-    customer. Per-customer count and sums are segment reductions between the places where the customer changes,
-    first and last day the segments' ends (when the days ascend within each customer, as they do), and orders per
-    (customer, month) one ``bincount`` of 32-bit cells in customer-major order (sequential counts); scoring, tiers
-    and the stage rule are ``simulations.analytics``. Rows that are not in customer order (another writer) are
-    sorted first.
+    The customers are cut into ``pieces`` ranges of ids (two from ``PARALLEL_FROM`` customers on, else one); each
+    range's orders are read through Arrow and reduced per customer (``_piece``) on a thread of its own, the
+    caller's for the first: DuckDB and numpy release the GIL, so two ranges take both cores. Every figure of a
+    customer comes from that customer's orders alone, so the pieces give the same arrays as one. Scores and tiers,
+    which rank all customers, come after (the tiers on the other thread while the scores are computed).
     """
     import numpy as np
 
-    from simulations.analytics import infer_stage, month_index, rfm_scores, value_tiers
+    from simulations.analytics import quintile_scores, rfm_cells, value_tiers
 
     as_of, months = as_of_of(sandbox.params), int(sandbox.params.get("months") or 24)
-    as_of_day = int((np.datetime64(as_of, "D") - store.epoch()).astype("int64"))
-    customers_ = store.arrays(sandbox, "SELECT id, acquired_on FROM customers ORDER BY id")
-    ids = customers_["id"].astype("int64", copy=False)
-    # every order, then the few after as_of (if any) dropped in numpy: DuckDB's WHERE took 10 of 28 ms; customer
-    # ids as 32-bit integers when they fit (less to copy out of Arrow's row-group chunks)
-    who_type = "INTEGER" if ids.size == 0 or int(ids[-1]) < 2**31 else "BIGINT"
-    orders = store.arrays(sandbox, f"SELECT customer_id::{who_type} AS customer_id, ordered_on, amount, cost "
-                                   "FROM orders")
+    path = store.file_of(sandbox)
+    # customers in the file's order, which is by id (checked; DuckDB's ORDER BY took 2 of 3 ms)
+    customers_ = store.arrays(path, "SELECT id, acquired_on FROM customers")
+    ids, acquired_on = customers_["id"].astype("int64", copy=False), customers_["acquired_on"]
+    distinct = True  # ids ascend strictly
+    if ids.size and bool(np.any(ids[1:] <= ids[:-1])):
+        by_id = np.argsort(ids, kind="stable")
+        ids, acquired_on = ids[by_id], acquired_on[by_id]
+        distinct = bool(np.all(ids[1:] > ids[:-1]))
+    n = ids.size
+    if pieces is None:
+        pieces = 2 if n >= PARALLEL_FROM else 1
+    pieces = max(1, min(int(pieces), n))
+    cuts = [n * k // pieces for k in range(pieces + 1)]  # customer positions: piece k is cuts[k]..cuts[k+1]-1
+    window = _Window(as_of, months, dense=distinct and n > 0 and ids[0] == 1 and ids[-1] == n,  # ids 1..n
+                     wide=n > 0 and int(ids[-1]) >= 2**31)
+    jobs = []
+    for k in range(pieces):
+        # orders of the ids after the previous piece's last, up to this piece's last (the first and the last
+        # piece take any orders outside the customers' ids, as one piece would)
+        low = [int(ids[cuts[k] - 1])] if k > 0 else []
+        high = [int(ids[cuts[k + 1] - 1])] if k < pieces - 1 else []
+        where = " AND ".join(["customer_id > ?"] * len(low) + ["customer_id <= ?"] * len(high))
+        jobs.append((path, where, low + high, ids[cuts[k]:cuts[k + 1]], acquired_on[cuts[k]:cuts[k + 1]], window))
+    others = [_worker_pool().submit(_piece, *job) for job in jobs[1:]]
+    parts = [_piece(*jobs[0])] + [future.result() for future in others]
+    got = parts[0] if pieces == 1 else {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+
+    def m_and_tiers() -> tuple[np.ndarray, np.ndarray]:
+        # monetary in whole cents: the same order and ties (it is rounded to cents), ranked without a float sort
+        return quintile_scores(got["cents"]), value_tiers(got["profit"])
+
+    # the M score and the tiers on the worker while R and F are scored here (one piece: all here)
+    other = _worker_pool().submit(m_and_tiers) if pieces > 1 else None
+    r, f = quintile_scores(got["recency"], higher_is_better=False), quintile_scores(got["frequency_float"])
+    m, tiers = other.result() if other is not None else m_and_tiers()
+    return {"customer_id": ids, "n_orders": got["frequency"], "revenue": got["monetary"],
+            "profit": got["profit_cents"], "first_order_on": got["first_order_on"],
+            "last_order_on": got["last_order_on"], "r": r, "f": f, "m": m, "rfm": rfm_cells(r, f, m),
+            "tier": tiers, "stage": got["stage"]}
+
+
+class _Window:
+    """The history window of ``metrics_from_store``: as_of and the first day as day numbers, and each day's month."""
+
+    def __init__(self, as_of: date, months: int, dense: bool, wide: bool):
+        import numpy as np
+
+        self.as_of, self.months, self.dense, self.wide = as_of, months, dense, wide
+        self.as_of_day = int((np.datetime64(as_of, "D") - store.epoch()).astype("int64"))
+        start = np.datetime64(as_of, "M") - np.timedelta64(months - 1, "M")
+        self.start_day = int((start.astype("datetime64[D]") - store.epoch()).astype("int64"))
+        # month 0 = the oldest of the window, for each day of the window
+        self.month_of_day = (np.arange(self.start_day, self.as_of_day + 1).astype("datetime64[D]")
+                             .astype("datetime64[M]") - start).astype("int64")
+
+
+def _piece(path: Any, where: str, params: list[int], ids: np.ndarray, acquired_on: np.ndarray,
+           window: _Window) -> dict[str, np.ndarray]:
+    """Count, sums, first and last day, recency and stage of the customers ``ids`` (ascending, acquired on the
+    day numbers ``acquired_on``) from their orders.
+
+    The orders come in the file's order: by customer, and by id (so by date) within a customer. Count and sums are
+    segment reductions between the places where the customer changes, first and last day the segments' ends (when
+    the days ascend within each customer, as they do); the stage comes from one (customer, month) cell per order
+    (``infer_stage_from_cells``). Rows that are not in customer order (another writer) are sorted first.
+    """
+    import numpy as np
+
+    from simulations.analytics import infer_stage_from_cells, month_index
+
+    n, months, as_of_day, start_day = ids.size, window.months, window.as_of_day, window.start_day
+    # every order, then the few after as_of (if any) dropped in numpy: DuckDB's WHERE on the day took 10 of 28 ms;
+    # customer ids as 32-bit integers when they fit (less to copy out of Arrow)
+    orders = store.arrays(path, f"SELECT customer_id::{'BIGINT' if window.wide else 'INTEGER'} AS customer_id, "
+                                "ordered_on, amount, cost FROM orders" + (f" WHERE {where}" if where else ""), params)
     who, day = orders["customer_id"], orders["ordered_on"]  # day numbers (int32)
     amount, cost = orders["amount"], orders["cost"]
     if who.size and int(day.max()) > as_of_day:
         keep = day <= as_of_day
         who, day, amount, cost = who[keep], day[keep], amount[keep], cost[keep]
-    if who.size and np.any(who[1:] < who[:-1]):
+    ascending = True  # orders by customer, then by day (the cells below ascend)
+    for _ in range(2):
+        change = who[1:] != who[:-1]
+        starts = np.concatenate(([0], np.flatnonzero(change) + 1)) if who.size else np.zeros(0, "int64")
+        # the ids ascend when the runs of equal ids do (one look per customer, not per order)
+        if not bool(np.any(who[starts[1:]] < who[starts[:-1]])):
+            break
         order = np.argsort(who, kind="stable")
         who, day, amount, cost = who[order], day[order], amount[order], cost[order]
-    change = who[1:] != who[:-1]
-    starts = np.flatnonzero(np.concatenate(([True], change))) if who.size else np.zeros(0, "int64")
     ends = np.append(starts[1:], who.size)
-    dense = ids.size > 0 and ids[0] == 1 and bool(np.all(np.diff(ids) == 1))  # ids 1..n: index = id - 1
-    index = who - 1 if dense else np.searchsorted(ids, who)
-    pos = index[starts]
-    has = np.zeros(ids.size, dtype=bool)
+    # ids first..first+n-1 (dense): a customer's position is id - first, with no position per order
+    first_id = int(ids[0]) if n else 1
+    index = None if window.dense else np.searchsorted(ids, who)
+    pos = who[starts] - first_id if index is None else index[starts]
+    has = np.zeros(n, dtype=bool)
     has[pos] = True
-    frequency = np.zeros(ids.size, dtype="int64")
-    monetary, profit = np.zeros(ids.size), np.zeros(ids.size)
-    first, last = np.zeros(ids.size, dtype="int64"), np.zeros(ids.size, dtype="int64")
+    frequency = np.zeros(n, dtype="int64")
+    monetary, profit = np.zeros(n), np.zeros(n)
+    first, last = np.zeros(n, dtype="int64"), np.zeros(n, dtype="int64")
     if who.size:
         frequency[pos] = ends - starts
         monetary[pos] = np.round(np.add.reduceat(amount, starts), 2)
         profit[pos] = np.add.reduceat(amount - cost, starts)
-        if bool(np.all((day[1:] >= day[:-1]) | change)):  # days ascend within each customer
+        # days ascend within each customer: every step back is a change of customer
+        ascending = bool(change[np.flatnonzero(day[1:] < day[:-1])].all())
+        if ascending:
             first[pos], last[pos] = day[starts], day[ends - 1]
         else:
             first[pos], last[pos] = np.minimum.reduceat(day, starts), np.maximum.reduceat(day, starts)
-    recency = np.where(has, (as_of_day - last).astype(float), np.inf)
-    # monetary in whole cents: the same order and ties (it is rounded to cents), ranked without a float sort
-    scores = rfm_scores(recency, frequency.astype(float), np.rint(monetary * 100))
-    # orders per customer and month of the history window (month 0 = the oldest): a month number per day of the
-    # window, looked up for each order, then one bincount of (customer, month) cells, customer-major so that it
-    # counts along the orders (4 ms; month-major cells jump around: 13-16 ms)
-    start = np.datetime64(as_of, "M") - np.timedelta64(months - 1, "M")
-    start_day = int((start.astype("datetime64[D]") - store.epoch()).astype("int64"))
-    cell_type = np.int32 if ids.size * months < 2**31 else np.int64
-    month_of_day = (np.arange(start_day, as_of_day + 1).astype("datetime64[D]").astype("datetime64[M]")
-                    - start).astype(cell_type)
+    # orders per customer and month of the window: one cell per order, position * months + month (the month
+    # looked up by day; dense ids: the - first id folded into that table)
+    cell_type = np.int32 if (first_id + n) * months < 2**31 else np.int64
+    month_of_day = window.month_of_day.astype(cell_type)
+    customer = who if index is None else index
+    if index is None:
+        month_of_day -= cell_type(months * first_id)
     if who.size and int(day.min()) < start_day:  # orders before the window are not counted
-        window = day >= start_day
-        index, day = index[window], day[window]
-    cells = month_of_day.take(day - np.int32(start_day))  # (take: 2 ms against 3 for indexing)
-    cells += index.astype(cell_type) * cell_type(months)
-    volume = np.bincount(cells, minlength=ids.size * months).reshape(ids.size, months)  # integer counts
-    acquired = month_index(customers_["acquired_on"].astype("datetime64[D]"), as_of, months)
-    stage = infer_stage(volume, acquired)
+        in_window = day >= start_day
+        customer, day = customer[in_window], day[in_window]
+    cells = customer.astype(cell_type, copy=False) * cell_type(months)
+    cells += month_of_day.take(day - np.int32(start_day))  # (take: 2 ms against 3 for indexing)
+    acquired = month_index(acquired_on.astype("datetime64[D]"), window.as_of, months)
+    stage = infer_stage_from_cells(cells, n, months, acquired, presorted=ascending)
     missing = np.datetime64("NaT")
-    return {"customer_id": ids, "n_orders": frequency, "revenue": monetary, "profit": np.round(profit, 2),
+    return {"frequency": frequency, "frequency_float": frequency.astype(float), "monetary": monetary,
+            "cents": np.rint(monetary * 100), "profit": profit, "profit_cents": np.round(profit, 2),
             "first_order_on": np.where(has, store.epoch() + first.astype("timedelta64[D]"), missing),
             "last_order_on": np.where(has, store.epoch() + last.astype("timedelta64[D]"), missing),
-            "r": scores["r"], "f": scores["f"], "m": scores["m"], "rfm": scores["cell"],
-            "tier": value_tiers(profit), "stage": stage}
+            "recency": np.where(has, (as_of_day - last).astype(float), np.inf), "stage": stage}
 
 
 def customers(sandbox: Sandbox) -> dict[str, np.ndarray]:

@@ -74,6 +74,11 @@ def _path(sandbox: Any) -> Path:
     return path_of(sandbox.id, sandbox.version)
 
 
+def file_of(sandbox: Any) -> Path:
+    """The sandbox's file, which ``cursor``, ``arrays`` and the other readers also take in place of the sandbox."""
+    return _path(sandbox)
+
+
 def exists(sandbox: Any) -> bool:
     return _path(sandbox).is_file()
 
@@ -205,8 +210,11 @@ def forget(sandbox_id: int | None = None) -> None:
 
 @contextmanager
 def cursor(sandbox: Any) -> Iterator[Any]:
-    """A cursor of its own on the sandbox's file (read-only; one per call, so threads never share one)."""
-    cur = _connection(_path(sandbox)).cursor()
+    """A cursor of its own on the sandbox's file (read-only; one per call, so threads never share one).
+
+    ``sandbox`` may also be the file's path (``file_of``), for threads that have no app context.
+    """
+    cur = _connection(sandbox if isinstance(sandbox, Path) else _path(sandbox)).cursor()
     try:
         yield cur
     finally:
@@ -280,6 +288,9 @@ def arrays(sandbox: Any, sql: str, params: Sequence[Any] = ()) -> dict[str, np.n
 
     with cursor(sandbox) as cur:
         table = cur.sql(sql, params=list(params)).to_arrow_table(batch_size=1 << 22)
+    # one chunk per column (one copy, 4 ms for 2 M orders x 4 columns), then numpy views of it: to_numpy of the
+    # row groups' chunks took 8 ms
+    table = table.combine_chunks()
     out = {}
     for name in table.column_names:
         column = table.column(name)
