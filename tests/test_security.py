@@ -264,6 +264,7 @@ def test_answers_go_through_when_the_limit_storage_is_down(database_url, monkeyp
     assert response.status_code in (200, 302)
     with limited.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ResponseRecord)) == 1
+        db.session.rollback()  # (its connection back to the pool before the pool is closed)
         db.engine.dispose()
     assert "答题频率限制的存储不可用" in caplog.text
 
