@@ -88,15 +88,11 @@ def _inline() -> bool:
 
 
 def enqueue(name: str, *, user_id: int | None = None, key: str | None = None, title: str = "",
-            next_url: str = "", unique_key: bool = False, **args: Any) -> Job:
-    """Record a job and hand it to the queue; an unfinished job with the same ``key`` is returned instead.
-
-    ``unique_key``: the caller guarantees no other job has this key (it holds the only claim on the work), so the
-    look-up is skipped (a submit at the bell: one statement less).
-    """
+            next_url: str = "", **args: Any) -> Job:
+    """Record a job and hand it to the queue; an unfinished job with the same ``key`` is returned instead."""
     if name not in REGISTRY:
         raise KeyError(f"no job named {name}")
-    if key is not None and not unique_key:
+    if key is not None:
         running = db.session.scalar(sa.select(Job).where(Job.key == key, Job.status.in_(("queued", "running")))
                                     .order_by(Job.id.desc()))
         if running is not None:
@@ -106,12 +102,34 @@ def enqueue(name: str, *, user_id: int | None = None, key: str | None = None, ti
     db.session.flush()
     job_id = job.id  # before the commit expires it (reading it after would be a query)
     db.session.commit()
+    _hand_over(job_id)
+    return job  # expired by the commit: read again only if the caller looks at it
+
+
+_INSERT_JOB = sa.insert(Job.__table__)
+
+
+def enqueue_claimed(name: str, *, key: str, user_id: int | None = None, title: str = "", **args: Any) -> int:
+    """``enqueue`` for a caller that holds the only claim on the work, so no other job can have ``key``: no look-up,
+    one INSERT without the unit of work (a submit at the bell), committed with the caller's transaction. Returns
+    the job's id."""
+    if name not in REGISTRY:
+        raise KeyError(f"no job named {name}")
+    inserted = db.session.connection().execute(_INSERT_JOB, {
+        "name": name, "args": args, "key": key, "title": title, "user_id": user_id})
+    job_id = int(inserted.inserted_primary_key[0])
+    db.session.commit()
+    _hand_over(job_id)
+    return job_id
+
+
+def _hand_over(job_id: int) -> None:
+    """Run a committed job now (inline) or give it to the queue."""
     if _inline():
         run(job_id)
         db.session.expire_all()
     else:
         _dispatch(current_app._get_current_object(), job_id)  # type: ignore[attr-defined]
-    return job  # expired by the commit: read again only if the caller looks at it
 
 
 def _dispatch(app: Flask, job_id: int) -> None:
