@@ -290,3 +290,25 @@ def test_submit_reads_the_attempt_once_and_never_reads_a_job(app, student):
         job = db.session.scalar(sa.select(Job).where(Job.key == f"exam-learning:{attempt_id}"))
         assert job_queue.wait(job.id, timeout=30).status == "done"
     job_queue._workers[id(app)].join()  # the worker thread has given its connection back before the app is disposed
+
+
+def test_a_submit_checks_the_session_and_the_owner(app, client, student):
+    """The submit reads the session's user with the attempt in one statement: an ended session (password changed
+    elsewhere) is sent to log in, and another student's attempt is a 404; neither attempt is graded."""
+    from app.models import User
+
+    attempt_id = start_exam(student, {**SMALL, "count_term_definition": 0})
+    token = csrf_token(student, f"/exam/{attempt_id}/confirm")
+    make_user(app, "bob")
+    other = app.test_client()
+    login(other, "bob")
+    bobs = start_exam(other, {**SMALL, "count_term_definition": 0})
+    assert student.post(f"/exam/{bobs}/submit", data={"csrf_token": token}).status_code == 404
+    with app.app_context():
+        db.session.scalar(sa.select(User).where(User.username == "alice")).end_sessions()
+        db.session.commit()
+    response = student.post(f"/exam/{attempt_id}/submit", data={"csrf_token": token})
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+    with app.app_context():
+        statuses = db.session.scalars(sa.select(ExamAttempt.status).where(ExamAttempt.id.in_((attempt_id, bobs))))
+        assert list(statuses) == ["open", "open"]
