@@ -58,6 +58,7 @@ REGISTRY: dict[str, Callable[..., Any]] = {}
 QUEUE_NAME = "crm"
 REPORT_EVERY = 0.25  # seconds between progress writes (the last report of a job is always written)
 IDLE_WAIT = 5.0  # seconds an in-process job waits for this process's requests to finish before it runs anyway
+QUIET_FOR = 0.1  # seconds with no request in flight that count as idle (not a gap between two requests)
 _IMPORTED_IN = os.getpid()
 
 
@@ -318,6 +319,7 @@ def _work(app: Flask, q: queue.Queue[int]) -> None:
 # students' submits are answered before their 错题本 updates run, instead of sharing the CPU and the database's write
 # lock with them (a busy process still runs its jobs after IDLE_WAIT seconds).
 _busy = 0
+_last_ended = 0.0  # time.monotonic() when this process's last request ended
 _busy_lock = threading.Lock()
 
 
@@ -344,10 +346,11 @@ def _recover_once() -> None:
 
 
 def _request_ended(_exc: BaseException | None) -> None:
-    global _busy
+    global _busy, _last_ended
     if g.pop("counted_busy", False):
         with _busy_lock:
             _busy -= 1
+            _last_ended = time.monotonic()
     _after_request_served(_exc)
 
 
@@ -357,8 +360,16 @@ def _after_request_served(_exc: BaseException | None) -> None:
 
 
 def _wait_for_idle(limit: float) -> None:
+    """Wait (at most ``limit`` seconds) until no request has been in flight for QUIET_FOR seconds.
+
+    A moment with none in flight is not enough: at the bell, a process serving a class's submits has such moments
+    between two requests many times a second, and a job started in one shares the CPU with the submits after it.
+    """
     deadline = time.monotonic() + limit
-    while _busy > 0 and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        with _busy_lock:
+            if _busy == 0 and time.monotonic() - _last_ended >= QUIET_FOR:
+                return
         time.sleep(0.02)
 
 

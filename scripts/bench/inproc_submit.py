@@ -107,7 +107,7 @@ def main() -> None:
 
             profile = cProfile.Profile()
         ticks0 = sum(_ticks(p) for p in backends)
-        wall = cpu = 0.0
+        wall = cpu = job_cpu = 0.0
         for attempt in timed:
             t0, c0 = time.perf_counter(), time.thread_time()
             if profile:
@@ -118,9 +118,12 @@ def main() -> None:
             wall += time.perf_counter() - t0
             cpu += time.thread_time() - c0
             if args.jobs:
+                c0 = time.thread_time()
                 with app.app_context():
                     for job_id in queued:
                         jobs.run(job_id)
+                    db.session.remove()
+                job_cpu += time.thread_time() - c0
                 queued.clear()
         server = (sum(_ticks(p) for p in backends) - ticks0) / os.sysconf("SC_CLK_TCK")
         n = len(timed)
@@ -131,7 +134,8 @@ def main() -> None:
         assert graded == n, (graded, n)
         print(f"{args.kind}: {n} submits; wall {wall / n * 1e6:.0f} us, app CPU {cpu / n * 1e6:.0f} us"
               + (f", server backend CPU {server / n * 1e6:.0f} us" if backends else "")
-              + f", {len(statements) / n:.1f} statements per submit")
+              + f", {len(statements) / n:.1f} statements per submit"
+              + (f"; learning job CPU {job_cpu / n * 1e6:.0f} us (statements above include the jobs')" if args.jobs else ""))
         if os.environ.get("SHOW_STATEMENTS"):
             for s in statements[:20]:
                 print("  ", " ".join(s.split())[:160])
