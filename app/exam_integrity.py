@@ -20,7 +20,7 @@ from flask_login import current_user
 
 from app.auth.decorators import role_required
 from app.extensions import db
-from app.models import Item
+from app.models import Item, User
 from app.models.practice import ExamAttempt, PracticeSet, ResponseRecord
 
 LOCKED_MESSAGE = "考试进行中：这道题属于你正在作答的测验，交卷前不能查看它的答案、解析或练习反馈。"
@@ -81,6 +81,8 @@ def _guard() -> Any:
         # a class assignment's autosave also checks the student is still in the class
         if autosave.is_plain_mock_exam(args.get("attempt_id")):
             return None
+    if endpoint == "practice.exam_submit":
+        _load_user_with_attempt(args.get("attempt_id"))
     instructor = current_user.is_authenticated and current_user.is_instructor
     if endpoint in ("bank.item", "practice.single") and not instructor \
             and db.session.scalar(sa.select(Item.exam_only).where(Item.uid == args.get("uid"))):
@@ -113,6 +115,26 @@ def _guard_other_results(attempt_id: Any) -> Any:
     if {int(e.get("item_id", 0)) for e in attempt.paper or []} & locked:
         return _refuse("考试进行中：这次结果里有你正在作答的测验中的题目，交卷后再来查看。")
     return None
+
+
+_USER_WITH_ATTEMPT = sa.select(User, ExamAttempt).outerjoin(ExamAttempt, ExamAttempt.id == sa.bindparam("attempt_id")) \
+    .where(User.id == sa.bindparam("user_id"))  # built once: its cache key is memoised
+
+
+def _load_user_with_attempt(attempt_id: Any) -> None:
+    """A submit at the bell: the session's user and the attempt in one statement, not two.
+
+    Flask-Login's loader (``app.models.users.load_user``, which still checks the session version) and the view then
+    find both in the session's identity map; they are held in ``g`` for the request (the identity map is weak).
+    """
+    from app.practice.autosave import session_user
+
+    who = session_user()
+    if who is None or not isinstance(attempt_id, int):
+        return
+    row = db.session.execute(_USER_WITH_ATTEMPT, {"user_id": who[0], "attempt_id": attempt_id}).first()
+    if row is not None:
+        g.session_user, g.exam_attempt = row
 
 
 def _guard_removed_student(attempt_id: Any) -> Any:

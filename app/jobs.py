@@ -58,6 +58,7 @@ REGISTRY: dict[str, Callable[..., Any]] = {}
 QUEUE_NAME = "crm"
 REPORT_EVERY = 0.25  # seconds between progress writes (the last report of a job is always written)
 IDLE_WAIT = 5.0  # seconds an in-process job waits for this process's requests to finish before it runs anyway
+QUIET_FOR = 0.1  # seconds with no request in flight that count as idle (not a gap between two requests)
 _IMPORTED_IN = os.getpid()
 
 
@@ -88,15 +89,11 @@ def _inline() -> bool:
 
 
 def enqueue(name: str, *, user_id: int | None = None, key: str | None = None, title: str = "",
-            next_url: str = "", unique_key: bool = False, **args: Any) -> Job:
-    """Record a job and hand it to the queue; an unfinished job with the same ``key`` is returned instead.
-
-    ``unique_key``: the caller guarantees no other job has this key (it holds the only claim on the work), so the
-    look-up is skipped (a submit at the bell: one statement less).
-    """
+            next_url: str = "", **args: Any) -> Job:
+    """Record a job and hand it to the queue; an unfinished job with the same ``key`` is returned instead."""
     if name not in REGISTRY:
         raise KeyError(f"no job named {name}")
-    if key is not None and not unique_key:
+    if key is not None:
         running = db.session.scalar(sa.select(Job).where(Job.key == key, Job.status.in_(("queued", "running")))
                                     .order_by(Job.id.desc()))
         if running is not None:
@@ -106,12 +103,34 @@ def enqueue(name: str, *, user_id: int | None = None, key: str | None = None, ti
     db.session.flush()
     job_id = job.id  # before the commit expires it (reading it after would be a query)
     db.session.commit()
+    _hand_over(job_id)
+    return job  # expired by the commit: read again only if the caller looks at it
+
+
+_INSERT_JOB = sa.insert(Job.__table__)
+
+
+def enqueue_claimed(name: str, *, key: str, user_id: int | None = None, title: str = "", **args: Any) -> int:
+    """``enqueue`` for a caller that holds the only claim on the work, so no other job can have ``key``: no look-up,
+    one INSERT without the unit of work (a submit at the bell), committed with the caller's transaction. Returns
+    the job's id."""
+    if name not in REGISTRY:
+        raise KeyError(f"no job named {name}")
+    inserted = db.session.connection().execute(_INSERT_JOB, {
+        "name": name, "args": args, "key": key, "title": title, "user_id": user_id})
+    job_id = int(inserted.inserted_primary_key[0])
+    db.session.commit()
+    _hand_over(job_id)
+    return job_id
+
+
+def _hand_over(job_id: int) -> None:
+    """Run a committed job now (inline) or give it to the queue."""
     if _inline():
         run(job_id)
         db.session.expire_all()
     else:
         _dispatch(current_app._get_current_object(), job_id)  # type: ignore[attr-defined]
-    return job  # expired by the commit: read again only if the caller looks at it
 
 
 def _dispatch(app: Flask, job_id: int) -> None:
@@ -300,6 +319,7 @@ def _work(app: Flask, q: queue.Queue[int]) -> None:
 # students' submits are answered before their 错题本 updates run, instead of sharing the CPU and the database's write
 # lock with them (a busy process still runs its jobs after IDLE_WAIT seconds).
 _busy = 0
+_last_ended = 0.0  # time.monotonic() when this process's last request ended
 _busy_lock = threading.Lock()
 
 
@@ -326,10 +346,11 @@ def _recover_once() -> None:
 
 
 def _request_ended(_exc: BaseException | None) -> None:
-    global _busy
+    global _busy, _last_ended
     if g.pop("counted_busy", False):
         with _busy_lock:
             _busy -= 1
+            _last_ended = time.monotonic()
     _after_request_served(_exc)
 
 
@@ -339,8 +360,16 @@ def _after_request_served(_exc: BaseException | None) -> None:
 
 
 def _wait_for_idle(limit: float) -> None:
+    """Wait (at most ``limit`` seconds) until no request has been in flight for QUIET_FOR seconds.
+
+    A moment with none in flight is not enough: at the bell, a process serving a class's submits has such moments
+    between two requests many times a second, and a job started in one shares the CPU with the submits after it.
+    """
     deadline = time.monotonic() + limit
-    while _busy > 0 and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        with _busy_lock:
+            if _busy == 0 and time.monotonic() - _last_ended >= QUIET_FOR:
+                return
         time.sleep(0.02)
 
 

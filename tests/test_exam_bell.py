@@ -269,8 +269,8 @@ def test_autosave_stays_one_statement_with_the_rate_limits_on(database_url):
 
 
 def test_submit_reads_the_attempt_once_and_never_reads_a_job(app, student):
-    """What a submit at the bell sends: the attempt read once, no job look-ups, no deferred-learning or
-    expired-exam queries (its result page runs those)."""
+    """What a submit at the bell sends: the user and the attempt read once (one statement), no job look-ups, no
+    deferred-learning or expired-exam queries (its result page runs those)."""
     attempt_id = start_exam(student, {**SMALL, "count_term_definition": 0})
     token = csrf_token(student, f"/exam/{attempt_id}/confirm")
     app.config["JOBS_INLINE"] = False  # the learning job goes to the worker thread, outside this request's count
@@ -290,12 +290,15 @@ def test_submit_reads_the_attempt_once_and_never_reads_a_job(app, student):
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 302
-    reads_of_attempt = [s for s in ours if s.startswith("SELECT exam_attempt.id")]
+    reads_of_attempt = [s for s in ours if s.startswith("SELECT") and "exam_attempt.paper" in s.split(" FROM ")[0]]
     assert len(reads_of_attempt) == 1, reads_of_attempt
     assert sum(s.startswith("INSERT INTO job") for s in ours) == 1
     assert not [s for s in ours if s.startswith("SELECT job.") and "job.key" in s.split("WHERE")[-1]]
-    # (plus one INSERT per question left blank: this paper was handed in empty)
-    assert len([s for s in ours if not s.startswith("INSERT INTO exam_answer")]) <= 9, "\n".join(s[:90] for s in ours)
+    assert sum(s.startswith("SELECT") and "FROM user" in s.replace('"', "") for s in ours) == 1  # with the attempt
+    # the user with the attempt, the paper's items (the process's first submit), the answers before and after the
+    # claim, the claim (the attempt's close), the blank questions' rows (one executemany: this paper was handed in
+    # empty), the responses, the job
+    assert len(ours) <= 8, "\n".join(s[:90] for s in ours)
     with app.app_context():
         from app import jobs as job_queue
 
@@ -350,3 +353,25 @@ def test_after_an_autosave_its_connection_is_transactional_again(database_url):
         assert db.session.scalar(sa.select(ExamAnswer.flagged).where(ExamAnswer.attempt_id == attempt_id)) is False
         db.session.rollback()
         db.engine.dispose()
+
+
+def test_a_submit_checks_the_session_and_the_owner(app, client, student):
+    """The submit reads the session's user with the attempt in one statement: an ended session (password changed
+    elsewhere) is sent to log in, and another student's attempt is a 404; neither attempt is graded."""
+    from app.models import User
+
+    attempt_id = start_exam(student, {**SMALL, "count_term_definition": 0})
+    token = csrf_token(student, f"/exam/{attempt_id}/confirm")
+    make_user(app, "bob")
+    other = app.test_client()
+    login(other, "bob")
+    bobs = start_exam(other, {**SMALL, "count_term_definition": 0})
+    assert student.post(f"/exam/{bobs}/submit", data={"csrf_token": token}).status_code == 404
+    with app.app_context():
+        db.session.scalar(sa.select(User).where(User.username == "alice")).end_sessions()
+        db.session.commit()
+    response = student.post(f"/exam/{attempt_id}/submit", data={"csrf_token": token})
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+    with app.app_context():
+        statuses = db.session.scalars(sa.select(ExamAttempt.status).where(ExamAttempt.id.in_((attempt_id, bobs))))
+        assert list(statuses) == ["open", "open"]

@@ -226,3 +226,21 @@ def test_setup_marks_jobs_of_the_stopped_server_as_interrupted(app, runner):
     assert "1 个后台任务未完成" in result.output
     with app.app_context():
         assert db.session.get(Job, job_id).status == "failed"
+
+
+def test_an_in_process_job_waits_for_a_quiet_moment_not_a_gap_between_requests(monkeypatch):
+    """A job starts once no request has been in flight for QUIET_FOR seconds (or after the limit)."""
+    job_queue = jobs
+    monkeypatch.setattr(job_queue, "_busy", 0)  # (the count is per process: other tests' requests may be in it)
+    monkeypatch.setattr(job_queue, "_last_ended", time.monotonic())  # a request has just ended
+    started = time.monotonic()
+    job_queue._wait_for_idle(5.0)
+    assert job_queue.QUIET_FOR * 0.9 <= time.monotonic() - started < 2.0
+    monkeypatch.setattr(job_queue, "_busy", 1)  # one in flight: it waits for the limit
+    started = time.monotonic()
+    job_queue._wait_for_idle(0.3)
+    assert time.monotonic() - started >= 0.3
+    monkeypatch.setattr(job_queue, "_busy", 0)
+    started = time.monotonic()
+    job_queue._wait_for_idle(5.0)  # quiet for long enough already
+    assert time.monotonic() - started < job_queue.QUIET_FOR

@@ -114,7 +114,7 @@ class ExamAttempt(db.Model):
     started_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     deadline: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True), index=True)
     submitted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(sa.String(12), default="open", index=True)  # open | grading | graded
+    status: Mapped[str] = mapped_column(sa.String(12), default="open", index=True)  # open | graded
     # who closed it: student (交卷) | timeup (the bell, the page open) | abandoned (time ran out with the student away)
     closed_by: Mapped[str] = mapped_column(sa.String(12), default="")
     last_position: Mapped[int] = mapped_column(default=0, server_default="0")  # the question the student was on

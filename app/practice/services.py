@@ -457,35 +457,52 @@ def save_answer(attempt: ExamAttempt, position: int, values: list[str] | None, f
     return row
 
 
+# the submit's statements, built once: Core on the session's connection, no ORM bulk or synchronisation machinery
+# (the attempt object is not kept in step with them: the caller's commit expires it)
+_ANSWER, _ATTEMPT, _RESPONSE = ExamAnswer.__table__, ExamAttempt.__table__, ResponseRecord.__table__
+# SET: the parameters' other keys
+_CLOSE_OPEN = sa.update(_ATTEMPT).where(_ATTEMPT.c.id == sa.bindparam("attempt_id"), _ATTEMPT.c.status == "open")
+_RESCORE = sa.update(_ATTEMPT).where(_ATTEMPT.c.id == sa.bindparam("attempt_id"))
+_SAVED_ANSWERS = sa.select(_ANSWER.c.id, _ANSWER.c.position, _ANSWER.c.answer, _ANSWER.c.saved_at,
+                           _ANSWER.c.review_status).where(_ANSWER.c.attempt_id == sa.bindparam("attempt_id"))
+_SCORE_ANSWERS = sa.update(_ANSWER).where(_ANSWER.c.id == sa.bindparam("answer_id"))  # SET: the rows' other keys
+_INSERT_ANSWERS = sa.insert(_ANSWER)
+_INSERT_RESPONSES = sa.insert(_RESPONSE)
+
+
 def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
     """Grade an attempt once: a conditional update makes a second submit (or a race) a no-op.
 
     The paper is graded before the attempt is claimed, so the write transaction (on SQLite, the database's single
     write lock that a class submitting at the bell queues for) holds only the claim, a re-read of the answers and the
-    inserts. An answer saved between the grading and the claim (another tab) is noticed in the re-read and graded
-    again inside the transaction.
+    inserts. The claim is the attempt's close itself (status, score, time, in one conditional UPDATE): nobody sees the
+    attempt between the two, since both are in one transaction. An answer saved between the grading and the claim
+    (another tab) is noticed in the re-read and graded again inside the transaction, and the score written again.
     """
     deadline = aware(attempt.deadline)
     cutoff = deadline + grace() if deadline else None
     items = graded_versions(attempt.paper)
     answers = _answers_now(attempt)
     graded = _grade_paper(attempt, items, answers, cutoff, closed_by)
-    claimed = db.session.execute(sa.update(ExamAttempt).where(ExamAttempt.id == attempt.id,
-                                                              ExamAttempt.status == "open")
-                                 .values(status="grading")).rowcount
-    if claimed != 1:
+    connection = db.session.connection()
+    ended = now()
+    claim = {"attempt_id": attempt.id, "status": "graded", "submitted_at": min(ended, cutoff) if cutoff else ended,
+             "score": _total(graded), "closed_by": closed_by,
+             "learning_applied": False}  # learning_applied: set by apply_exam_learning
+    if connection.execute(_CLOSE_OPEN, claim).rowcount != 1:
         db.session.rollback()
         return False
     # from here to the commit the database's write lock is held (SQLite): plain statements, no unit of work
     again = _answers_now(attempt)
     if _snapshot(again) != _snapshot(answers):
         answers, graded = again, _grade_paper(attempt, items, again, cutoff, closed_by)
+        connection.execute(_RESCORE, {"attempt_id": attempt.id, "score": _total(graded)})
     when = now()
     # the 错题本 and FSRS show keys: fed now only when the feedback policy already lets the student see them
     # (otherwise app/exam_integrity.py feeds them once it does; a ``never`` policy never feeds them)
     feed = policy_allows_feedback(attempt)
-    total = 0.0
-    records, scored, blanks = [], [], []
+    records, blanks = [], []
+    scored: dict[bool, list[dict[str, Any]]] = {False: [], True: []}  # by whether the saved answer is dropped
     for position, version, item_id, value, blank, result, points in graded:
         row = answers.get(position)
         pending = attempt.assignment_id is not None and not blank and result.detail.get("verdict") == "review"
@@ -495,40 +512,41 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
         else:
             # an answer saved after the deadline is dropped: the paper is graded as it stood at the deadline;
             # the instructor's grading queue decides answers the grader sent to review (app/assignments/review.py)
-            update = {"id": row.id, "score": points, "review_status": "pending" if pending else row.review_status}
-            if value is None and row.answer is not None:
+            update = {"answer_id": row.id, "score": points,
+                      "review_status": "pending" if pending else row.review_status}
+            dropped = value is None and row.answer is not None
+            if dropped:
                 update["answer"] = None
-            scored.append(update)
-        total += points
+            scored[dropped].append(update)
         records.append({"user_id": attempt.user_id, "item_id": item_id, "item_version": version,
                         "mode": "exam", "exam_id": attempt.id, "answer": value, "score": result.score,
                         "correct": result.correct, "detail": result.detail,
                         "created_at": when})
-    if scored:
-        db.session.execute(sa.update(ExamAnswer), scored)  # bulk UPDATE by primary key: one executemany
+    for rows in scored.values():
+        if rows:
+            connection.execute(_SCORE_ANSWERS, rows)  # UPDATE by primary key: one executemany
     if blanks:
-        db.session.execute(sa.insert(ExamAnswer), blanks)
+        connection.execute(_INSERT_ANSWERS, blanks)
     if records:
-        db.session.execute(sa.insert(ResponseRecord), records)  # one executemany, no ORM objects
-    ended = now()
-    db.session.execute(sa.update(ExamAttempt).where(ExamAttempt.id == attempt.id).values(
-        submitted_at=min(ended, cutoff) if cutoff else ended, score=round_score(total), status="graded",
-        closed_by=closed_by, learning_applied=False))  # learning_applied: set by apply_exam_learning
+        connection.execute(_INSERT_RESPONSES, records)  # one executemany, no ORM objects
     if feed:
         # the 错题本, FSRS cards and statistics follow on the job queue, so a class submitting at the bell waits only
         # for its grades (this commits the grading with the job's row); withheld feedback feeds nothing until the
         # policy allows (app/exam_integrity.apply_deferred_learning)
         # (the claim above is this attempt's only one: no other job can have its key)
-        jobs.enqueue(EXAM_LEARNING_JOB, attempt_id=attempt.id, user_id=attempt.user_id, unique_key=True,
-                     key=f"exam-learning:{attempt.id}", title="根据模拟考试更新错题本与复习计划")
+        jobs.enqueue_claimed(EXAM_LEARNING_JOB, attempt_id=attempt.id, user_id=attempt.user_id,
+                             key=f"exam-learning:{attempt.id}", title="根据模拟考试更新错题本与复习计划")
     return True
+
+
+def _total(graded: list[tuple[Any, ...]]) -> float:
+    return round_score(sum(points for *_, points in graded))
 
 
 def _answers_now(attempt: ExamAttempt) -> dict[int, Any]:
     """The attempt's saved answers as the database has them now: rows of (id, position, answer, saved_at,
     review_status), not ORM objects."""
-    rows = db.session.execute(sa.select(ExamAnswer.id, ExamAnswer.position, ExamAnswer.answer, ExamAnswer.saved_at,
-                                        ExamAnswer.review_status).where(ExamAnswer.attempt_id == attempt.id))
+    rows = db.session.connection().execute(_SAVED_ANSWERS, {"attempt_id": attempt.id})
     return {row.position: row for row in rows}
 
 
