@@ -24,6 +24,7 @@ from _serve import (  # type: ignore[import-not-found]
     median,
     percentile,
     scratch_database,
+    settle,
 )
 
 
@@ -39,6 +40,7 @@ def bell(base: str, students: int, connections: int, autosaves: bool) -> dict:
         with ThreadPoolExecutor(connections) as pool:
             list(pool.map(lambda t: [t[0].post_json(f"/exam/{t[1]}/save", {"position": p, "answer": answer_for(p)},
                                                     t[2]) for p in range(10)], tabs))
+    settle(base)  # the workers' start-up work (jieba's dictionary, after their first request) is over
     saves, submits, errors = [], [], []
     lock = threading.Lock()
 
