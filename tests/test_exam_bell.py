@@ -307,22 +307,29 @@ def test_submit_reads_the_attempt_once_and_never_reads_a_job(app, student):
     job_queue._workers[id(app)].join()  # the worker thread has given its connection back before the app is disposed
 
 
+def _one_connection_exam(database_url, **config):
+    """An app whose engine has one connection (every request and check shares it), a signed-in student and an open
+    mock exam whose page the student has opened."""
+    from app import create_app
+    from tests.conftest import BASE_CONFIG
+
+    one = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **config,
+                      "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0}})
+    make_user(one, "alice")
+    client = one.test_client()
+    login(client, "alice")
+    attempt_id = start_exam(client)
+    client.get(f"/exam/{attempt_id}?q=0")
+    return one, client, attempt_id
+
+
 @pytest.mark.parametrize("quick", [True, False])
 def test_a_quick_autosave_commit_stays_in_its_own_transaction(database_url, quick):
     """On PostgreSQL an autosave's commit need not wait for the disk (EXAM_AUTOSAVE_QUICK_COMMIT); the setting lasts
     for that one transaction: the next transaction on the same connection waits for the disk again."""
     if not database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL only: SQLite's commits in WAL mode never wait for the disk (synchronous=NORMAL)")
-    from app import create_app
-    from tests.conftest import BASE_CONFIG
-
-    one = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "EXAM_AUTOSAVE_QUICK_COMMIT": quick,
-                      "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0}})  # one connection for all
-    make_user(one, "alice")
-    client = one.test_client()
-    login(client, "alice")
-    attempt_id = start_exam(client)
-    client.get(f"/exam/{attempt_id}?q=0")
+    one, client, attempt_id = _one_connection_exam(database_url, EXAM_AUTOSAVE_QUICK_COMMIT=quick)
     with StatementLog(one) as log:
         assert autosave(client, attempt_id, 0, ["A"]).json["ok"]
     assert ("set_config('synchronous_commit', 'off', true)" in log.statements[-1]) is quick
@@ -336,16 +343,7 @@ def test_a_quick_autosave_commit_stays_in_its_own_transaction(database_url, quic
 def test_after_an_autosave_its_connection_is_transactional_again(database_url):
     """An autosave runs as its own transaction (SQLite's autocommit mode, PostgreSQL's autocommit); the connection goes
     back to the pool as it was: the next transaction on it can still be rolled back."""
-    from app import create_app
-    from tests.conftest import BASE_CONFIG
-
-    one = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url,
-                      "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0}})  # one connection for all
-    make_user(one, "alice")
-    client = one.test_client()
-    login(client, "alice")
-    attempt_id = start_exam(client)
-    client.get(f"/exam/{attempt_id}?q=0")
+    one, client, attempt_id = _one_connection_exam(database_url)
     assert autosave(client, attempt_id, 0, ["A"]).json["ok"]
     with one.app_context():
         db.session.execute(sa.update(ExamAnswer).where(ExamAnswer.attempt_id == attempt_id).values(flagged=True))

@@ -17,7 +17,6 @@ second core brings.
 from __future__ import annotations
 
 import os
-import statistics
 import time
 
 import numpy as np
@@ -67,13 +66,7 @@ def pandas_metrics(sandbox, as_of, months):
 
 def median_cpu_ms(fn, repeat: int = 7) -> float:
     """The median process time of a call (all threads), after one call to warm up."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        started = time.process_time()
-        fn()
-        times.append(time.process_time() - started)
-    return statistics.median(times) * 1000
+    return median_ms(fn, repeat, clock=time.process_time)
 
 
 def main() -> None:
