@@ -375,7 +375,8 @@ def _prefix_counter(volume: npt.NDArray[np.integer[Any]]) -> OrderCounter:
     rows = np.arange(n)
 
     def at(j: Any) -> npt.NDArray[np.integer[Any]]:
-        return total[j] if np.ndim(j) == 0 else total[j, rows]
+        picked: npt.NDArray[np.integer[Any]] = total[j] if np.ndim(j) == 0 else total[j, rows]
+        return picked
 
     return lambda lo, hi: at(hi) - at(lo)
 
@@ -457,7 +458,9 @@ def _stage_rule(n: int, months: int, acquired_month: npt.ArrayLike | None, bits:
     code[~returning & (age <= trial_months)] = 3
     code[churned] = 4
     code[~any_order] = 5
-    return np.array(["稳定期", "退化期", "形成期", "考察期", "已流失", PROSPECT], dtype="<U4").take(code)
+    names: npt.NDArray[np.str_] = np.array(["稳定期", "退化期", "形成期", "考察期", "已流失", PROSPECT],
+                                           dtype="<U4").take(code)
+    return names
 
 
 def infer_stage_from_cells(cells: npt.ArrayLike, n_customers: int, months: int,
@@ -519,7 +522,7 @@ def infer_stage_from_cells(cells: npt.ArrayLike, n_customers: int, months: int,
 def _popcount(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.integer[Any]]:
     """The number of set bits of each unsigned 64-bit integer."""
     if hasattr(np, "bitwise_count"):  # numpy >= 2.0 (8-bit counts)
-        return np.bitwise_count(values)  # type: ignore[no-any-return]
+        return np.bitwise_count(values)
     v = values - ((values >> np.uint64(1)) & np.uint64(0x5555555555555555))
     v = (v & np.uint64(0x3333333333333333)) + ((v >> np.uint64(2)) & np.uint64(0x3333333333333333))
     v = (v + (v >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
