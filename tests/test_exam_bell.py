@@ -297,8 +297,11 @@ def test_submit_reads_the_attempt_once_and_never_reads_a_job(app, student):
     assert sum(s.startswith("SELECT") and "FROM user" in s.replace('"', "") for s in ours) == 1  # with the attempt
     # the user with the attempt, the paper's items (the process's first submit), the answers before and after the
     # claim, the claim (the attempt's close), the blank questions' rows (one executemany: this paper was handed in
-    # empty), the responses, the job
-    assert len(ours) <= 8, "\n".join(s[:90] for s in ours)
+    # empty), the responses, the job; on PostgreSQL the claim and the second read are one statement
+    postgresql = engine.dialect.name == "postgresql"
+    assert len(ours) <= (7 if postgresql else 8), "\n".join(s[:90] for s in ours)
+    if postgresql:
+        assert sum(s.startswith("WITH closed AS (UPDATE exam_attempt") for s in ours) == 1
     with app.app_context():
         from app import jobs as job_queue
 

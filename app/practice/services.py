@@ -466,6 +466,22 @@ _RESCORE = sa.update(_ATTEMPT).where(_ATTEMPT.c.id == sa.bindparam("attempt_id")
 _SAVED_ANSWERS = sa.select(_ANSWER.c.id, _ANSWER.c.position, _ANSWER.c.answer, _ANSWER.c.saved_at,
                            _ANSWER.c.review_status).where(_ANSWER.c.attempt_id == sa.bindparam("attempt_id"))
 _SCORE_ANSWERS = sa.update(_ANSWER).where(_ANSWER.c.id == sa.bindparam("answer_id"))  # SET: the rows' other keys
+
+
+def _close_and_read() -> sa.Select[Any]:
+    """PostgreSQL: the claim and the re-read of the answers in one statement (one round trip): the close as a
+    data-modifying CTE, the answers joined to it (no row at all: not claimed; one row without an answer: claimed, no
+    answers). In READ COMMITTED the answers are read as committed when the statement starts, as the separate re-read
+    after the claim read them."""
+    closed = (sa.update(_ATTEMPT).where(_ATTEMPT.c.id == sa.bindparam("close_id"), _ATTEMPT.c.status == "open")
+              .values(status="graded", submitted_at=sa.bindparam("close_at"), score=sa.bindparam("close_score"),
+                      closed_by=sa.bindparam("close_by"), learning_applied=False)
+              .returning(_ATTEMPT.c.id).cte("closed"))
+    return (sa.select(closed.c.id.label("claimed"), *_SAVED_ANSWERS.selected_columns)
+            .select_from(closed.outerjoin(_ANSWER, _ANSWER.c.attempt_id == closed.c.id)))
+
+
+_CLOSE_AND_READ = _close_and_read()
 _INSERT_ANSWERS = sa.insert(_ANSWER)
 _INSERT_RESPONSES = sa.insert(_RESPONSE)
 
@@ -489,11 +505,20 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
     claim = {"attempt_id": attempt.id, "status": "graded", "submitted_at": min(ended, cutoff) if cutoff else ended,
              "score": _total(graded), "closed_by": closed_by,
              "learning_applied": False}  # learning_applied: set by apply_exam_learning
-    if connection.execute(_CLOSE_OPEN, claim).rowcount != 1:
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(_CLOSE_AND_READ, {
+            "close_id": attempt.id, "close_at": claim["submitted_at"], "close_score": claim["score"],
+            "close_by": closed_by}).all()
+        claimed = bool(rows)
+        again = {row.position: row for row in rows if row.id is not None}
+    else:
+        claimed = connection.execute(_CLOSE_OPEN, claim).rowcount == 1
+    if not claimed:
         db.session.rollback()
         return False
-    # from here to the commit the database's write lock is held (SQLite): plain statements, no unit of work
-    again = _answers_now(attempt)
+    if connection.dialect.name != "postgresql":
+        # from here to the commit the database's write lock is held (SQLite): plain statements, no unit of work
+        again = _answers_now(attempt)
     if _snapshot(again) != _snapshot(answers):
         answers, graded = again, _grade_paper(attempt, items, again, cutoff, closed_by)
         connection.execute(_RESCORE, {"attempt_id": attempt.id, "score": _total(graded)})
