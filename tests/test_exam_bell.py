@@ -376,3 +376,32 @@ def test_a_submit_checks_the_session_and_the_owner(app, client, student):
     with app.app_context():
         statuses = db.session.scalars(sa.select(ExamAttempt.status).where(ExamAttempt.id.in_((attempt_id, bobs))))
         assert list(statuses) == ["open", "open"]
+
+
+def test_a_submit_writes_one_response_per_question_as_the_orm_reads_it(app, student):
+    """The responses and scores a submit writes (an executemany on SQLite, one statement of arrays on PostgreSQL)
+    read back through the ORM with the paper's items, versions, saved answers, scores and details."""
+    attempt_id = start_exam(student, {**SMALL, "count_term_definition": 0})
+    rows = paper(app, attempt_id)
+    autosave(student, attempt_id, 0, display_key(rows[0]))  # right
+    wrong = [chr(ord("A") + i) for i, key in enumerate(rows[1]["order"]) if key not in rows[1]["answer"]][:1]
+    autosave(student, attempt_id, 1, wrong)  # wrong; the others blank
+    assert _submit(student, attempt_id).status_code == 302
+    with app.app_context():
+        attempt = db.session.get(ExamAttempt, attempt_id)
+        saved = {a.position: a for a in db.session.scalars(sa.select(ExamAnswer).where(
+            ExamAnswer.attempt_id == attempt_id))}
+        responses = list(db.session.scalars(sa.select(ResponseRecord).where(ResponseRecord.exam_id == attempt_id)
+                                            .order_by(ResponseRecord.id)))
+        assert [r.item_id for r in responses] == [int(e["item_id"]) for e in attempt.paper]
+        assert [r.item_version for r in responses] == [int(e["version"]) for e in attempt.paper]
+        assert {r.user_id for r in responses} == {attempt.user_id} and {r.mode for r in responses} == {"exam"}
+        assert responses[0].answer == rows[0]["answer"] and responses[0].correct is True and responses[0].score == 1
+        assert responses[1].answer == saved[1].answer and responses[1].correct is False and responses[1].score == 0
+        assert all(r.answer is None and r.correct is False for r in responses[2:])
+        assert all(isinstance(r.detail, dict) for r in responses)
+        assert {r.created_at.tzinfo is not None or app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+                for r in responses} == {True}
+        assert saved[0].score == rows[0]["points"] and saved[1].score == 0
+        assert sorted(saved) == list(range(len(rows)))  # the blank questions got their rows too
+        assert attempt.score == rows[0]["points"]
