@@ -5,8 +5,8 @@ item's option keys with the attempt's paper (immutable once drawn, cached per pr
 one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` whose ``SELECT`` checks, in the same statement, that the
 attempt is the student's, still open and before its deadline (the primary key of ``exam_attempt`` and the unique
 index on ``exam_answer(attempt_id, position)``), sent on the DB-API connection (app/rawsql.py). Two first saves of
-one question at once cannot collide: the second becomes an update. Anything unusual (no row written: another user's attempt, a closed or late one, a
-remember-cookie login) falls back to the ordinary route, which explains itself.
+one question at once cannot collide: the second becomes an update. Anything unusual (no row written: another user's
+attempt, a closed or late one, a remember-cookie login) falls back to the ordinary route, which explains itself.
 """
 
 from __future__ import annotations
