@@ -5,7 +5,6 @@ Flask-Migrate is not here: it imports Alembic (a third of the start-up time) and
 """
 
 import hmac
-import time
 
 from flask import current_app, g, request, session
 from flask_login import LoginManager
@@ -14,6 +13,8 @@ from flask_wtf import CSRFProtect as _CSRFProtect
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from app.sessions import Verified
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -38,10 +39,8 @@ class CSRFProtect(_CSRFProtect):
       goes through Flask-WTF's own check.
     """
 
-    REMEMBERED = 8192
-
     def __init__(self, app=None):  # type: ignore[no-untyped-def]
-        self._verified: dict[tuple[object, str], tuple[str, float]] = {}  # (key, token) -> raw token, signed at
+        self._verified = Verified()  # (secret key, signed token) -> raw token
         super().__init__(app)
 
     def _get_csrf_token(self):  # type: ignore[no-untyped-def]
@@ -59,18 +58,15 @@ class CSRFProtect(_CSRFProtect):
         token = self._get_csrf_token()
         secret = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
         expected = session.get(config["WTF_CSRF_FIELD_NAME"])
-        remembered = self._verified.get((secret, token)) if token and isinstance(expected, str) else None
-        if remembered is not None and hmac.compare_digest(remembered[0], expected):
-            limit = config["WTF_CSRF_TIME_LIMIT"]
-            if not limit or time.time() - remembered[1] <= limit:
-                g.csrf_valid = True
-                return None
+        remembered = self._verified.get((secret, token), config["WTF_CSRF_TIME_LIMIT"]) \
+            if token and isinstance(expected, str) else None
+        if remembered is not None and hmac.compare_digest(remembered, expected):
+            g.csrf_valid = True
+            return None
         super().protect(apply_exemptions)
         if token and g.get("csrf_valid"):  # verified just now (an exempt view verifies nothing)
             raw, signed = URLSafeTimedSerializer(secret, salt="wtf-csrf-token").loads(token, return_timestamp=True)
-            if len(self._verified) >= self.REMEMBERED:
-                self._verified.clear()
-            self._verified[(secret, token)] = (raw, signed.timestamp())
+            self._verified.put((secret, token), raw, signed.timestamp())
         return None
 
 

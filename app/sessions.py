@@ -17,13 +17,36 @@ from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-REMEMBERED = 8192  # cookies per process; a few hundred bytes each
 _SCALARS = (str, int, float, bool, type(None))
+
+
+class Verified:
+    """Signed values this process has verified: what each one decoded to and when it was signed (at most ``size``,
+    forgotten all at once when full). Shared by the session cookies here and the CSRF tokens (app/extensions.py)."""
+
+    def __init__(self, size: int = 8192) -> None:  # a few hundred bytes each
+        self.size, self._items = size, dict[Any, tuple[Any, float]]()
+
+    def get(self, key: Any, max_age: float | None) -> Any:
+        """What ``key`` decoded to, if remembered and signed no more than ``max_age`` seconds ago (None or 0: any
+        age), as itsdangerous's ``max_age`` would accept it; else None."""
+        found = self._items.get(key)
+        if found is None or (max_age and time.time() - found[1] > max_age):
+            return None
+        return found[0]
+
+    def put(self, key: Any, value: Any, signed_at: float) -> None:
+        if len(self._items) >= self.size:
+            self._items.clear()
+        self._items[key] = (value, signed_at)
+
+    def clear(self) -> None:
+        self._items.clear()
 
 
 class RememberingSessionInterface(SecureCookieSessionInterface):
     def __init__(self) -> None:
-        self._verified: dict[str, tuple[dict[str, Any], float]] = {}
+        self._verified = Verified()
         self._serializer: tuple[Any, URLSafeTimedSerializer | None] = (None, None)
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
@@ -41,15 +64,13 @@ class RememberingSessionInterface(SecureCookieSessionInterface):
         if not value:
             return self.session_class()
         lifetime = app.permanent_session_lifetime.total_seconds()
-        remembered = self._verified.get(value)
-        if remembered is not None and time.time() <= remembered[1] + lifetime:
-            return self.session_class(remembered[0])
+        remembered = self._verified.get(value, int(lifetime))
+        if remembered is not None:
+            return self.session_class(remembered)
         try:
             data, signed = serializer.loads(value, max_age=int(lifetime), return_timestamp=True)
         except BadSignature:
             return self.session_class()
         if isinstance(data, dict) and all(isinstance(v, _SCALARS) for v in data.values()):
-            if len(self._verified) >= REMEMBERED:
-                self._verified.clear()
-            self._verified[value] = (dict(data), signed.timestamp())
+            self._verified.put(value, dict(data), signed.timestamp())
         return self.session_class(data)
