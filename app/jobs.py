@@ -103,28 +103,29 @@ def enqueue(name: str, *, user_id: int | None = None, key: str | None = None, ti
     db.session.flush()
     job_id = job.id  # before the commit expires it (reading it after would be a query)
     db.session.commit()
-    _hand_over(job_id)
+    hand_over(job_id)
     return job  # expired by the commit: read again only if the caller looks at it
 
 
 _INSERT_JOB = sa.insert(Job.__table__)
 
 
-def enqueue_claimed(name: str, *, key: str, user_id: int | None = None, title: str = "", **args: Any) -> int:
-    """``enqueue`` for a caller that holds the only claim on the work, so no other job can have ``key``: no look-up,
-    one INSERT without the unit of work (a submit at the bell), committed with the caller's transaction. Returns
-    the job's id."""
+def insert_claimed(name: str, *, key: str, user_id: int | None = None, title: str = "", job_id: int | None = None,
+                   **args: Any) -> int:
+    """Record a job for a caller that holds the only claim on the work, so no other job can have ``key``: no look-up,
+    one INSERT without the unit of work (a submit at the bell). The caller commits it with its own transaction and
+    then calls ``hand_over``. ``job_id``, if the caller has reserved one from the table's sequence, is used as is,
+    so the INSERT returns nothing (it can then be sent without waiting for its answer). Returns the job's id."""
     if name not in REGISTRY:
         raise KeyError(f"no job named {name}")
-    inserted = db.session.connection().execute(_INSERT_JOB, {
-        "name": name, "args": args, "key": key, "title": title, "user_id": user_id})
-    job_id = int(inserted.inserted_primary_key[0])
-    db.session.commit()
-    _hand_over(job_id)
-    return job_id
+    values = {"name": name, "args": args, "key": key, "title": title, "user_id": user_id}
+    if job_id is not None:
+        values["id"] = job_id
+    inserted = db.session.connection().execute(_INSERT_JOB, values)
+    return job_id if job_id is not None else int(inserted.inserted_primary_key[0])
 
 
-def _hand_over(job_id: int) -> None:
+def hand_over(job_id: int) -> None:
     """Run a committed job now (inline) or give it to the queue."""
     if _inline():
         run(job_id)

@@ -13,7 +13,8 @@ first (app/sqlite_writes.py), and ``LISTENERS`` (tests count statements with the
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -121,3 +122,21 @@ class RawStatement:
                     dbapi.autocommit = False
             connection.close()  # back to the pool
         return found, count
+
+
+@contextmanager
+def sent_together(connection: sa.Connection) -> Iterator[None]:
+    """On PostgreSQL, the statements executed on ``connection`` inside the block, and the commit that must end it, go
+    to the server together: one round trip instead of one each (psycopg's pipeline mode). The server runs them in
+    order, in the same transaction; an error in any of them is raised by the commit, and nothing is committed.
+
+    Inside the block no statement may return rows (SQLAlchemy would find no result to read: the answers arrive only
+    with the commit's): INSERTs with their keys given, UPDATEs, executemany. On other databases the block changes
+    nothing.
+    """
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    dbapi: Any = connection.connection.dbapi_connection
+    with dbapi.pipeline():
+        yield

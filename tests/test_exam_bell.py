@@ -192,9 +192,21 @@ def test_result_page_after_submit(app, student, answers):
     assert "逐题回顾" in html
 
 
-def test_an_answer_saved_while_the_paper_is_graded_is_graded(app, student, monkeypatch):
-    """Submit grades before it claims the attempt; an answer another tab saves in between is not lost: the claim
-    re-reads the answers and grades the paper again."""
+def _lock_waits(app) -> int:
+    """Statements of the test's PostgreSQL database waiting for a row lock now."""
+    with app.app_context():
+        engine = db.engine
+    with engine.connect() as connection:
+        return connection.scalar(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                         "AND wait_event_type = 'Lock'"))
+
+
+def test_an_answer_saved_while_the_paper_is_graded_is_graded_or_refused(app, student, monkeypatch):
+    """An answer another tab saves while the submit grades the paper is never lost silently.
+
+    SQLite: submit grades before it claims the attempt; the claim re-reads the answers and grades the paper again.
+    PostgreSQL: the claim comes first and locks the attempt's row; the other tab's autosave waits for the grades'
+    commit, finds the attempt closed and is refused (409), so the grade stands for the answers it saw."""
     from app.practice import services
 
     attempt_id = start_exam(student, {**SMALL, "count_term_definition": 0})
@@ -204,26 +216,82 @@ def test_an_answer_saved_while_the_paper_is_graded_is_graded(app, student, monke
     token = csrf_token(student, "/practice/")
     twin = app.test_client()
     twin.set_cookie("session", student.get_cookie("session").value)  # the same student in a second tab
-    grade_paper, calls = services._grade_paper, []
+    with app.app_context():
+        postgresql = db.engine.dialect.name == "postgresql"
+    grade_paper, calls, saved = services._grade_paper, [], []
+
+    def other_tab_saves():
+        saved.append(twin.post(f"/exam/{attempt_id}/save", json={"position": 0, "answer": display_key(rows[0])},
+                               headers={"X-CSRFToken": token}))
 
     def grading_while_the_other_tab_saves(*args, **kwargs):
-        result = grade_paper(*args, **kwargs)
-        if not calls:  # between the first grading and the claim, the other tab corrects question 1
-            saved = twin.post(f"/exam/{attempt_id}/save", json={"position": 0, "answer": display_key(rows[0])},
-                              headers={"X-CSRFToken": token})
-            assert saved.status_code == 200
-        calls.append(1)
-        return result
+        if not calls:  # the other tab corrects question 1 while the paper is being graded
+            if postgresql:  # its autosave must be waiting for the submit's transaction before grading goes on
+                tab = threading.Thread(target=other_tab_saves)
+                tab.start()
+                for _ in range(500):
+                    if saved or _lock_waits(app):
+                        break
+                    tab.join(0.01)
+                calls.append(tab)
+            else:
+                other_tab_saves()
+                calls.append(None)
+        else:
+            calls.append(None)
+        return grade_paper(*args, **kwargs)
 
     monkeypatch.setattr(services, "_grade_paper", grading_while_the_other_tab_saves)
     assert _submit(student, attempt_id).status_code == 302
-    assert len(calls) == 2  # graded again after the claim saw the new answer
+    if postgresql:
+        calls[0].join(10)
+        assert len(calls) == 1  # graded once, after the claim
+        assert len(saved) == 1 and saved[0].status_code == 409, saved  # waited, then refused: the exam had ended
+        assert "考试已结束" in saved[0].json["error"]
+        expected_answer, expected_score = [rows[0]["order"][ord(wrong[0]) - ord("A")]], 0
+    else:
+        assert saved[0].status_code == 200
+        assert len(calls) == 2  # graded again after the claim saw the new answer
+        expected_answer, expected_score = rows[0]["answer"], 5
+    with app.app_context():
+        attempt = db.session.get(ExamAttempt, attempt_id)
+        assert attempt.status == "graded" and attempt.score == expected_score
+        first = db.session.scalar(sa.select(ExamAnswer).where(ExamAnswer.attempt_id == attempt_id,
+                                                              ExamAnswer.position == 0))
+        assert first.score == expected_score and first.answer == expected_answer
+
+
+def test_a_submit_whose_writes_fail_commits_nothing_and_can_be_repeated(app, student, monkeypatch):
+    """The grades, the score, the learning job and the commit go to PostgreSQL together: when one write fails, the
+    error surfaces, nothing of the submit is kept (the attempt stays open), and the next submit works."""
+    from app.practice import services
+
+    attempt_id = start_exam(student, {**SMALL, "count_term_definition": 0})
+    rows = paper(app, attempt_id)
+    autosave(student, attempt_id, 0, display_key(rows[0]))
+    grade_paper = services._grade_paper
+
+    def one_response_for_a_missing_item(*args, **kwargs):
+        graded = grade_paper(*args, **kwargs)
+        position, version, _item_id, *rest = graded[-1]
+        return [*graded[:-1], (position, version, 10**9, *rest)]  # its INSERT breaks the foreign key
+
+    monkeypatch.setattr(services, "_grade_paper", one_response_for_a_missing_item)
+    with pytest.raises(sa.exc.IntegrityError):
+        _submit(student, attempt_id)
+    with app.app_context():
+        assert db.session.get(ExamAttempt, attempt_id).status == "open"
+        assert db.session.get(ExamAttempt, attempt_id).score is None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ResponseRecord)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ExamAnswer).where(
+            ExamAnswer.score.is_not(None))) == 0
+    monkeypatch.setattr(services, "_grade_paper", grade_paper)
+    assert _submit(student, attempt_id).status_code == 302
     with app.app_context():
         attempt = db.session.get(ExamAttempt, attempt_id)
         assert attempt.status == "graded" and attempt.score == 5
-        first = db.session.scalar(sa.select(ExamAnswer).where(ExamAnswer.attempt_id == attempt_id,
-                                                              ExamAnswer.position == 0))
-        assert first.score == 5 and first.answer == rows[0]["answer"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ResponseRecord)) == len(rows)
 
 
 def test_a_submit_that_loses_the_race_changes_nothing(app, student):

@@ -222,8 +222,7 @@ def open_attempt(assignment: Assignment, user_id: int) -> ExamAttempt | None:
     if accepting_answers(attempt):
         return attempt
     db.session.commit()  # submit_exam rolls back when it loses a race: keep nothing pending
-    if submit_exam(attempt, "abandoned"):  # the time ran out while the student was away
-        db.session.commit()
+    submit_exam(attempt, "abandoned")  # the time ran out while the student was away (commits)
     return None
 
 
@@ -289,8 +288,7 @@ def close_expired_attempts(assignment: Assignment) -> int:
         ExamAttempt.deadline.is_not(None), ExamAttempt.deadline < cutoff)))
     graded = 0
     for attempt in expired:
-        if submit_exam(attempt, "abandoned"):
-            db.session.commit()
+        if submit_exam(attempt, "abandoned"):  # commits
             graded += 1
     return graded
 

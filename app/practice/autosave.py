@@ -138,12 +138,12 @@ def _statement(set_answer: bool, set_flag: bool, check_version: bool, returning:
     version = ' AND EXISTS (SELECT 1 FROM "user" AS u WHERE u.id = :user_id AND u.session_version = :version)' \
         if check_version else ""
 
-    def sql(durability: str, joined: str) -> str:
+    def sql(durability: str, joined: str, lock: str) -> str:
         return (
             f"{durability}INSERT INTO exam_answer (attempt_id, position, answer, flagged, saved_at) "
             f"SELECT a.id, :position, :answer, :flagged, :saved_at FROM exam_attempt AS a{joined} "
             "WHERE a.id = :attempt_id AND a.user_id = :user_id AND a.started_at = :started_at AND a.status = 'open' "
-            f"AND (a.deadline IS NULL OR a.deadline >= :cutoff){version} "
+            f"AND (a.deadline IS NULL OR a.deadline >= :cutoff){version}{lock} "
             f"ON CONFLICT (attempt_id, position) DO UPDATE SET {', '.join(updates)}"
             + (" RETURNING (SELECT d.deadline FROM exam_attempt AS d WHERE d.id = :attempt_id) AS deadline"
                if returning else ""))
@@ -157,11 +157,16 @@ def _statement(set_answer: bool, set_flag: bool, check_version: bool, returning:
             sa.bindparam("cutoff", type_=when))
         return clause.columns(deadline=when) if returning else clause
 
-    # PostgreSQL: this transaction's commit does not wait for its WAL record to reach the disk (set_config(...,
-    # true) lasts until the statement's own commit; the one-row CTE is joined so that it runs). See
+    # PostgreSQL: the attempt's row is read FOR SHARE, so an autosave cannot slip in while a submit (which has
+    # closed the attempt and not yet committed its grades) grades the answers: it waits for that commit, finds the
+    # attempt closed and writes nothing (SQLite: the database's write lock already serialises the two).
+    # With quick_commit, this transaction's commit does not wait for its WAL record to reach the disk
+    # (set_config(..., true) lasts until the statement's own commit; the one-row CTE is joined so that it runs). See
     # EXAM_AUTOSAVE_QUICK_COMMIT in app/config.py for what that trades.
-    quick = typed(sql("WITH durability AS (SELECT set_config('synchronous_commit', 'off', true)) ", ", durability"))
-    return RawStatement(typed(sql("", "")), postgresql=quick if quick_commit else None)
+    lock = " FOR SHARE OF a"
+    postgresql = typed(sql("WITH durability AS (SELECT set_config('synchronous_commit', 'off', true)) ",
+                           ", durability", lock) if quick_commit else sql("", "", lock))
+    return RawStatement(typed(sql("", "", "")), postgresql=postgresql)
 
 
 # (answer given, flag given, session version checked, deadline returned: an assignment's attempt, whose deadline

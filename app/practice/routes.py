@@ -304,7 +304,6 @@ def exam(attempt_id: int):
         return redirect(url_for("practice.exam_result", attempt_id=attempt_id))
     if not svc.accepting_answers(attempt):
         svc.submit_exam(attempt, "abandoned")  # the page was not open at the bell (it would have handed in)
-        db.session.commit()
         flash("考试时间已到，试卷已按截止时的作答自动交卷。", "warning")
         return redirect(url_for("practice.exam_result", attempt_id=attempt_id))
     try:
@@ -358,7 +357,6 @@ def _exam_save(attempt_id: int):
             return jsonify(ok=False, error="考试已结束，答案未保存。"), 409
         if attempt.status == "open":
             svc.submit_exam(attempt, "timeup")
-            db.session.commit()
         flash("考试时间已到，这次的作答没有保存；试卷按截止时的作答评分。", "warning")
         return redirect(url_for("practice.exam_result", attempt_id=attempt_id))
     try:
@@ -412,7 +410,6 @@ def exam_submit(attempt_id: int):
     if attempt.status == "open":
         late = not svc.accepting_answers(attempt)
         if svc.submit_exam(attempt, svc.close_reason(attempt, request.form.get("reason") == "timeup")):
-            db.session.commit()
             flash("已交卷，超过截止时间后的作答不计分。" if late else "已交卷。", "warning" if late else "success")
     return redirect(url_for("practice.exam_result", attempt_id=attempt_id))
 

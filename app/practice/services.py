@@ -20,9 +20,10 @@ from app.bank.services import item_query
 from app.clock import aware, now
 from app.extensions import db
 from app.grading import REGISTRY, GradeResult, grade, self_score
-from app.models import Item, ItemVersion, Topic
+from app.models import Item, ItemVersion, Job, Topic
 from app.models.bank import CONTENT_FIELDS
 from app.models.practice import ExamAnswer, ExamAttempt, PracticeSet, ResponseRecord, ReviewCard, Star, WrongEntry
+from app.rawsql import sent_together
 from app.scores import round_score
 from app.timefmt import day_start, local_date, local_today
 
@@ -468,64 +469,82 @@ _SAVED_ANSWERS = sa.select(_ANSWER.c.id, _ANSWER.c.position, _ANSWER.c.answer, _
 _SCORE_ANSWERS = sa.update(_ANSWER).where(_ANSWER.c.id == sa.bindparam("answer_id"))  # SET: the rows' other keys
 
 
-def _close_and_read() -> sa.Select[Any]:
-    """PostgreSQL: the claim and the re-read of the answers in one statement (one round trip): the close as a
+def _close_and_read(reserve_job: bool) -> sa.Select[Any]:
+    """PostgreSQL: the claim and the read of the answers in one statement (one round trip): the close as a
     data-modifying CTE, the answers joined to it (no row at all: not claimed; one row without an answer: claimed, no
-    answers). In READ COMMITTED the answers are read as committed when the statement starts, as the separate re-read
-    after the claim read them."""
+    answers). In READ COMMITTED the answers are read as committed when the statement starts. With ``reserve_job``,
+    each row also carries an id drawn from the job table's sequence for the learning job, so that job's INSERT can
+    go with the commit without waiting for an answer (app/rawsql.sent_together)."""
     closed = (sa.update(_ATTEMPT).where(_ATTEMPT.c.id == sa.bindparam("close_id"), _ATTEMPT.c.status == "open")
-              .values(status="graded", submitted_at=sa.bindparam("close_at"), score=sa.bindparam("close_score"),
-                      closed_by=sa.bindparam("close_by"), learning_applied=False)
+              .values(status="graded", submitted_at=sa.bindparam("close_at"), closed_by=sa.bindparam("close_by"),
+                      learning_applied=False)
               .returning(_ATTEMPT.c.id).cte("closed"))
-    return (sa.select(closed.c.id.label("claimed"), *_SAVED_ANSWERS.selected_columns)
-            .select_from(closed.outerjoin(_ANSWER, _ANSWER.c.attempt_id == closed.c.id)))
+    columns: list[Any] = [closed.c.id.label("claimed"), *_SAVED_ANSWERS.selected_columns]
+    source: Any = closed.outerjoin(_ANSWER, _ANSWER.c.attempt_id == closed.c.id)
+    if reserve_job:
+        reserved = sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(Job.__tablename__, "id"))
+                             .label("job_id")).cte("reserved")
+        columns.append(reserved.c.job_id)
+        source = source.join(reserved, sa.true())
+    return sa.select(*columns).select_from(source)
 
 
-_CLOSE_AND_READ = _close_and_read()
-_INSERT_ANSWERS = sa.insert(_ANSWER)
-_INSERT_RESPONSES = sa.insert(_RESPONSE)
+_CLOSE_AND_READ = {reserve: _close_and_read(reserve) for reserve in (False, True)}
+# inline: a single row's INSERT does not return its key either (they run in sent_together)
+_INSERT_ANSWERS = sa.insert(_ANSWER).inline()
+_INSERT_RESPONSES = sa.insert(_RESPONSE).inline()
 
 
 def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
-    """Grade an attempt once: a conditional update makes a second submit (or a race) a no-op.
+    """Grade an attempt once and commit: a conditional update makes a second submit (or a race) a no-op.
 
-    The paper is graded before the attempt is claimed, so the write transaction (on SQLite, the database's single
+    The claim is the attempt's close itself (status, time, in one conditional UPDATE): nobody sees the attempt between
+    the close and the grades, since both are in one transaction.
+
+    On SQLite the paper is graded before the attempt is claimed, so the write transaction (the database's single
     write lock that a class submitting at the bell queues for) holds only the claim, a re-read of the answers and the
-    inserts. The claim is the attempt's close itself (status, score, time, in one conditional UPDATE): nobody sees the
-    attempt between the two, since both are in one transaction. An answer saved between the grading and the claim
-    (another tab) is noticed in the re-read and graded again inside the transaction, and the score written again.
+    inserts. An answer saved between the grading and the claim (another tab) is noticed in the re-read and graded
+    again inside the transaction, and the score written again.
+
+    On PostgreSQL the claim locks only the attempt's row, so the claim comes first and reads the answers in the same
+    statement; the paper is graded from them, and the grades, the score, the learning job and the commit are sent
+    together: a submit is three round trips after the request's first statement (claim, writes with the commit).
     """
     deadline = aware(attempt.deadline)
     cutoff = deadline + grace() if deadline else None
     items = graded_versions(attempt.paper)
-    answers = _answers_now(attempt)
-    graded = _grade_paper(attempt, items, answers, cutoff, closed_by)
     connection = db.session.connection()
     ended = now()
-    claim = {"attempt_id": attempt.id, "status": "graded", "submitted_at": min(ended, cutoff) if cutoff else ended,
-             "score": _total(graded), "closed_by": closed_by,
-             "learning_applied": False}  # learning_applied: set by apply_exam_learning
-    if connection.dialect.name == "postgresql":
-        rows = connection.execute(_CLOSE_AND_READ, {
-            "close_id": attempt.id, "close_at": claim["submitted_at"], "close_score": claim["score"],
-            "close_by": closed_by}).all()
-        claimed = bool(rows)
-        again = {row.position: row for row in rows if row.id is not None}
-    else:
-        claimed = connection.execute(_CLOSE_OPEN, claim).rowcount == 1
-    if not claimed:
-        db.session.rollback()
-        return False
-    if connection.dialect.name != "postgresql":
-        # from here to the commit the database's write lock is held (SQLite): plain statements, no unit of work
-        again = _answers_now(attempt)
-    if _snapshot(again) != _snapshot(answers):
-        answers, graded = again, _grade_paper(attempt, items, again, cutoff, closed_by)
-        connection.execute(_RESCORE, {"attempt_id": attempt.id, "score": _total(graded)})
-    when = now()
+    submitted_at = min(ended, cutoff) if cutoff else ended
     # the 错题本 and FSRS show keys: fed now only when the feedback policy already lets the student see them
     # (otherwise app/exam_integrity.py feeds them once it does; a ``never`` policy never feeds them)
     feed = policy_allows_feedback(attempt)
+    job_id: int | None = None
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(_CLOSE_AND_READ[feed], {
+            "close_id": attempt.id, "close_at": submitted_at, "close_by": closed_by}).all()
+        if not rows:
+            db.session.rollback()
+            return False
+        job_id = rows[0].job_id if feed else None
+        answers = {row.position: row for row in rows if row.id is not None}
+        graded = _grade_paper(attempt, items, answers, cutoff, closed_by)
+        rescore = True  # the close above left the score to the writes
+    else:
+        answers = _answers_now(attempt)
+        graded = _grade_paper(attempt, items, answers, cutoff, closed_by)
+        claim = {"attempt_id": attempt.id, "status": "graded", "submitted_at": submitted_at,
+                 "score": _total(graded), "closed_by": closed_by,
+                 "learning_applied": False}  # learning_applied: set by apply_exam_learning
+        if connection.execute(_CLOSE_OPEN, claim).rowcount != 1:
+            db.session.rollback()
+            return False
+        # from here to the commit the database's write lock is held: plain statements, no unit of work
+        again = _answers_now(attempt)
+        rescore = _snapshot(again) != _snapshot(answers)
+        if rescore:
+            answers, graded = again, _grade_paper(attempt, items, again, cutoff, closed_by)
+    when = now()
     records, blanks = [], []
     scored: dict[bool, list[dict[str, Any]]] = {False: [], True: []}  # by whether the saved answer is dropped
     for position, version, item_id, value, blank, result, points in graded:
@@ -547,20 +566,27 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
                         "mode": "exam", "exam_id": attempt.id, "answer": value, "score": result.score,
                         "correct": result.correct, "detail": result.detail,
                         "created_at": when})
-    for rows in scored.values():
-        if rows:
-            connection.execute(_SCORE_ANSWERS, rows)  # UPDATE by primary key: one executemany
-    if blanks:
-        connection.execute(_INSERT_ANSWERS, blanks)
-    if records:
-        connection.execute(_INSERT_RESPONSES, records)  # one executemany, no ORM objects
-    if feed:
-        # the 错题本, FSRS cards and statistics follow on the job queue, so a class submitting at the bell waits only
-        # for its grades (this commits the grading with the job's row); withheld feedback feeds nothing until the
-        # policy allows (app/exam_integrity.apply_deferred_learning)
-        # (the claim above is this attempt's only one: no other job can have its key)
-        jobs.enqueue_claimed(EXAM_LEARNING_JOB, attempt_id=attempt.id, user_id=attempt.user_id,
-                             key=f"exam-learning:{attempt.id}", title="根据模拟考试更新错题本与复习计划")
+    with sent_together(connection):  # PostgreSQL: every write below and the commit in one round trip
+        if rescore:
+            connection.execute(_RESCORE, {"attempt_id": attempt.id, "score": _total(graded)})
+        for rows in scored.values():
+            if rows:
+                connection.execute(_SCORE_ANSWERS, rows)  # UPDATE by primary key: one executemany
+        if blanks:
+            connection.execute(_INSERT_ANSWERS, blanks)
+        if records:
+            connection.execute(_INSERT_RESPONSES, records)  # one executemany, no ORM objects
+        if feed:
+            # the 错题本, FSRS cards and statistics follow on the job queue, so a class submitting at the bell waits
+            # only for its grades; withheld feedback feeds nothing until the policy allows
+            # (app/exam_integrity.apply_deferred_learning). The claim above is this attempt's only one: no other
+            # job can have its key.
+            job_id = jobs.insert_claimed(EXAM_LEARNING_JOB, attempt_id=attempt.id, user_id=attempt.user_id,
+                                         key=f"exam-learning:{attempt.id}", title="根据模拟考试更新错题本与复习计划",
+                                         job_id=job_id)
+        db.session.commit()
+    if job_id is not None:
+        jobs.hand_over(job_id)
     return True
 
 
@@ -679,10 +705,8 @@ def close_expired(user_id: int) -> int:
         ExamAttempt.deadline < cutoff)))
     n = 0
     for attempt in expired:
-        if submit_exam(attempt, "abandoned"):
+        if submit_exam(attempt, "abandoned"):  # commits
             n += 1
-    if n:
-        db.session.commit()
     return n
 
 
