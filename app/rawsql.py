@@ -128,7 +128,8 @@ class RawStatement:
 def sent_together(connection: sa.Connection) -> Iterator[None]:
     """On PostgreSQL, the statements executed on ``connection`` inside the block, and the commit that must end it, go
     to the server together: one round trip instead of one each (psycopg's pipeline mode). The server runs them in
-    order, in the same transaction; an error in any of them is raised by the commit, and nothing is committed.
+    order, in the same transaction; an error in any of them is raised by the commit, nothing is committed, and the
+    transaction is rolled back.
 
     Inside the block no statement may return rows (SQLAlchemy would find no result to read: the answers arrive only
     with the commit's): INSERTs with their keys given, UPDATEs, executemany. On other databases the block changes
@@ -138,5 +139,14 @@ def sent_together(connection: sa.Connection) -> Iterator[None]:
         yield
         return
     dbapi: Any = connection.connection.dbapi_connection
-    with dbapi.pipeline():
-        yield
+    try:
+        with dbapi.pipeline():
+            yield
+    except BaseException:
+        from psycopg.pq import TransactionStatus
+
+        # the server skipped what followed the error, the COMMIT included, so the transaction is still open (and
+        # aborted) while SQLAlchemy counts it as ended: end it, so that the connection's next statement can run
+        if dbapi.info.transaction_status != TransactionStatus.IDLE:
+            dbapi.rollback()
+        raise

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from app import rawsql
 from app.extensions import db
+from app.models import User
 from app.models.jobs import Job
 from app.models.practice import ExamAnswer, ExamAttempt, ResponseRecord, ReviewCard, WrongEntry
 from tests.conftest import csrf_token, login, make_user
@@ -292,6 +293,25 @@ def test_a_submit_whose_writes_fail_commits_nothing_and_can_be_repeated(app, stu
         attempt = db.session.get(ExamAttempt, attempt_id)
         assert attempt.status == "graded" and attempt.score == 5
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ResponseRecord)) == len(rows)
+
+
+def test_statements_sent_together_that_fail_leave_the_session_usable(app, student):
+    """rawsql.sent_together on PostgreSQL: the server skips the COMMIT after an error; the error is raised, nothing
+    is kept, and the same session's next statement runs (the aborted transaction was ended)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only: elsewhere sent_together sends each statement as it comes")
+        connection = db.session.connection()
+        users = db.session.scalar(sa.select(sa.func.count()).select_from(User))
+        with pytest.raises(sa.exc.IntegrityError), rawsql.sent_together(connection):
+            connection.execute(sa.insert(Job.__table__), {"id": 10**6, "name": "x", "args": {}})
+            connection.execute(sa.insert(ResponseRecord.__table__).inline(), {
+                "user_id": 10**9, "item_id": 10**9, "mode": "exam", "answer": None, "score": 0, "correct": False,
+                "detail": {}})  # no such user or item
+            db.session.commit()
+        db.session.rollback()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == users  # the session works
+        assert db.session.get(Job, 10**6) is None  # the first INSERT was not kept
 
 
 def test_a_submit_that_loses_the_race_changes_nothing(app, student):
