@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import sqlalchemy as sa
@@ -125,28 +125,39 @@ class RawStatement:
 
 
 @contextmanager
-def sent_together(connection: sa.Connection) -> Iterator[None]:
-    """On PostgreSQL, the statements executed on ``connection`` inside the block, and the commit that must end it, go
-    to the server together: one round trip instead of one each (psycopg's pipeline mode). The server runs them in
-    order, in the same transaction; an error in any of them is raised by the commit, nothing is committed, and the
-    transaction is rolled back.
+def commit_together(session: Any) -> Iterator[sa.Connection]:
+    """Run the block's statements on the session's connection (yielded) and commit them: on PostgreSQL the statements
+    and the COMMIT go to the server together, one round trip instead of one each (psycopg's pipeline mode). The
+    server runs them in order, in the same transaction; an error in any of them is raised here, nothing is
+    committed, and the session is rolled back.
 
     Inside the block no statement may return rows (SQLAlchemy would find no result to read: the answers arrive only
-    with the commit's): INSERTs with their keys given, UPDATEs, executemany. On other databases the block changes
-    nothing.
+    with the COMMIT's): INSERTs with their keys given, UPDATEs, executemany; and nothing may be left for the ORM to
+    flush (what was pending before the block is flushed first). The COMMIT is the DB-API connection's, sent inside
+    the pipeline; the session's own commit follows once the pipeline is over (it finds the transaction ended and
+    sends nothing). It must not come earlier: the session gives its connection back to the pool when it commits, and
+    a connection still in pipeline mode in the pool can be closed (a pool over its size closes what comes back) or
+    handed to another thread.
+    On other databases the statements go one by one, and the session commits.
     """
-    if connection.dialect.name != "postgresql":
-        yield
-        return
-    dbapi: Any = connection.connection.dbapi_connection
+    session.flush()  # what the ORM holds goes first, on its own: inside the block nothing is left to flush
+    connection = session.connection()
     try:
-        with dbapi.pipeline():
-            yield
+        if connection.dialect.name == "postgresql":
+            dbapi: Any = connection.connection.dbapi_connection
+            try:
+                with dbapi.pipeline():
+                    yield connection
+                    dbapi.commit()
+            except connection.dialect.loaded_dbapi.Error as error:  # raised by the driver, not through SQLAlchemy
+                raise sa.exc.DBAPIError.instance("COMMIT", None, error, connection.dialect.loaded_dbapi.Error) \
+                    from error
+        else:
+            yield connection
     except BaseException:
-        from psycopg.pq import TransactionStatus
-
-        # the server skipped what followed the error, the COMMIT included, so the transaction is still open (and
-        # aborted) while SQLAlchemy counts it as ended: end it, so that the connection's next statement can run
-        if dbapi.info.transaction_status != TransactionStatus.IDLE:
-            dbapi.rollback()
+        # on PostgreSQL the server skipped what followed the error, the COMMIT included: the transaction is still
+        # open (aborted) until this rollback
+        with suppress(Exception):  # the connection itself broke: the pool has dropped it, and the first error says why
+            session.rollback()
         raise
+    session.commit()

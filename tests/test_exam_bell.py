@@ -295,23 +295,48 @@ def test_a_submit_whose_writes_fail_commits_nothing_and_can_be_repeated(app, stu
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ResponseRecord)) == len(rows)
 
 
-def test_statements_sent_together_that_fail_leave_the_session_usable(app, student):
-    """rawsql.sent_together on PostgreSQL: the server skips the COMMIT after an error; the error is raised, nothing
+def test_statements_committed_together_that_fail_leave_the_session_usable(app, student):
+    """rawsql.commit_together on PostgreSQL: the server skips the COMMIT after an error; the error is raised, nothing
     is kept, and the same session's next statement runs (the aborted transaction was ended)."""
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
-            pytest.skip("PostgreSQL only: elsewhere sent_together sends each statement as it comes")
-        connection = db.session.connection()
+            pytest.skip("PostgreSQL only: elsewhere commit_together sends each statement as it comes")
         users = db.session.scalar(sa.select(sa.func.count()).select_from(User))
-        with pytest.raises(sa.exc.IntegrityError), rawsql.sent_together(connection):
+        with pytest.raises(sa.exc.IntegrityError), rawsql.commit_together(db.session) as connection:
             connection.execute(sa.insert(Job.__table__), {"id": 10**6, "name": "x", "args": {}})
             connection.execute(sa.insert(ResponseRecord.__table__).inline(), {
                 "user_id": 10**9, "item_id": 10**9, "mode": "exam", "answer": None, "score": 0, "correct": False,
                 "detail": {}})  # no such user or item
-            db.session.commit()
-        db.session.rollback()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == users  # the session works
         assert db.session.get(Job, 10**6) is None  # the first INSERT was not kept
+
+
+def test_a_submit_gives_its_connection_back_to_the_pool_out_of_pipeline_mode(app, student):
+    """At the bell more threads ask for connections than the pool keeps, and the pool closes what comes back over its
+    size: a connection given back while its statements were still being sent together broke that submit (a 500 in
+    scripts/bench/bench_exam_bell.py). Every connection must come back idle, outside pipeline mode."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only: pipeline mode is psycopg's")
+        from psycopg.pq import PipelineStatus, TransactionStatus
+
+        engine = db.engine
+    attempt_id = start_exam(student, {**SMALL, "count_term_definition": 0})
+    autosave(student, attempt_id, 0, display_key(paper(app, attempt_id)[0]))
+    returned: list[tuple[object, object]] = []
+
+    def checkin(dbapi_connection, _record):
+        if dbapi_connection is not None:
+            returned.append((dbapi_connection.pgconn.pipeline_status, dbapi_connection.info.transaction_status))
+
+    sa.event.listen(engine, "checkin", checkin)
+    try:
+        assert _submit(student, attempt_id).status_code == 302
+    finally:
+        sa.event.remove(engine, "checkin", checkin)
+    assert returned and all(status == (PipelineStatus.OFF, TransactionStatus.IDLE) for status in returned), returned
+    with app.app_context():
+        assert db.session.get(ExamAttempt, attempt_id).status == "graded"
 
 
 def test_a_submit_that_loses_the_race_changes_nothing(app, student):

@@ -23,7 +23,7 @@ from app.grading import REGISTRY, GradeResult, grade, self_score
 from app.models import Item, ItemVersion, Job, Topic
 from app.models.bank import CONTENT_FIELDS
 from app.models.practice import ExamAnswer, ExamAttempt, PracticeSet, ResponseRecord, ReviewCard, Star, WrongEntry
-from app.rawsql import sent_together
+from app.rawsql import commit_together
 from app.scores import round_score
 from app.timefmt import day_start, local_date, local_today
 
@@ -474,7 +474,7 @@ def _close_and_read(reserve_job: bool) -> sa.Select[Any]:
     data-modifying CTE, the answers joined to it (no row at all: not claimed; one row without an answer: claimed, no
     answers). In READ COMMITTED the answers are read as committed when the statement starts. With ``reserve_job``,
     each row also carries an id drawn from the job table's sequence for the learning job, so that job's INSERT can
-    go with the commit without waiting for an answer (app/rawsql.sent_together)."""
+    go with the commit without waiting for an answer (app/rawsql.commit_together)."""
     closed = (sa.update(_ATTEMPT).where(_ATTEMPT.c.id == sa.bindparam("close_id"), _ATTEMPT.c.status == "open")
               .values(status="graded", submitted_at=sa.bindparam("close_at"), closed_by=sa.bindparam("close_by"),
                       learning_applied=False)
@@ -490,7 +490,7 @@ def _close_and_read(reserve_job: bool) -> sa.Select[Any]:
 
 
 _CLOSE_AND_READ = {reserve: _close_and_read(reserve) for reserve in (False, True)}
-# inline: a single row's INSERT does not return its key either (they run in sent_together)
+# inline: a single row's INSERT does not return its key either (they run in commit_together)
 _INSERT_ANSWERS = sa.insert(_ANSWER).inline()
 _INSERT_RESPONSES = sa.insert(_RESPONSE).inline()
 
@@ -566,7 +566,7 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
                         "mode": "exam", "exam_id": attempt.id, "answer": value, "score": result.score,
                         "correct": result.correct, "detail": result.detail,
                         "created_at": when})
-    with sent_together(connection):  # PostgreSQL: every write below and the commit in one round trip
+    with commit_together(db.session) as connection:  # PostgreSQL: every write below and the commit in one round trip
         if rescore:
             connection.execute(_RESCORE, {"attempt_id": attempt.id, "score": _total(graded)})
         for rows in scored.values():
@@ -584,7 +584,6 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
             job_id = jobs.insert_claimed(EXAM_LEARNING_JOB, attempt_id=attempt.id, user_id=attempt.user_id,
                                          key=f"exam-learning:{attempt.id}", title="根据模拟考试更新错题本与复习计划",
                                          job_id=job_id)
-        db.session.commit()
     if job_id is not None:
         jobs.hand_over(job_id)
     return True
