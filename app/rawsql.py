@@ -133,7 +133,7 @@ def commit_together(session: Any) -> Iterator[sa.Connection]:
 
     Inside the block no statement may return rows (SQLAlchemy would find no result to read: the answers arrive only
     with the COMMIT's): INSERTs with their keys given, UPDATEs, executemany; and nothing may be left for the ORM to
-    flush (what was pending before the block is flushed first). The COMMIT is the DB-API connection's, sent inside
+    flush (what was pending before the block is flushed first). The COMMIT is sent on the DB-API connection, inside
     the pipeline; the session's own commit follows once the pipeline is over (it finds the transaction ended and
     sends nothing). It must not come earlier: the session gives its connection back to the pool when it commits, and
     a connection still in pipeline mode in the pool can be closed (a pool over its size closes what comes back) or
@@ -148,7 +148,9 @@ def commit_together(session: Any) -> Iterator[sa.Connection]:
             try:
                 with dbapi.pipeline():
                     yield connection
-                    dbapi.commit()
+                    # queued like the statements: the pipeline's end sends them all with one Sync and reads every
+                    # answer in one round trip (the connection's commit() would wait for its own Sync first)
+                    dbapi.execute("COMMIT")
             except connection.dialect.loaded_dbapi.Error as error:  # raised by the driver, not through SQLAlchemy
                 raise sa.exc.DBAPIError.instance("COMMIT", None, error, connection.dialect.loaded_dbapi.Error) \
                     from error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 import threading
@@ -493,6 +494,47 @@ _CLOSE_AND_READ = {reserve: _close_and_read(reserve) for reserve in (False, True
 # inline: a single row's INSERT does not return its key either (they run in commit_together)
 _INSERT_ANSWERS = sa.insert(_ANSWER).inline()
 _INSERT_RESPONSES = sa.insert(_RESPONSE).inline()
+# PostgreSQL: a paper's grades as one statement each, its rows passed as arrays (one Bind/Execute on the server and
+# one parameter set in the driver, not one per question); JSON values go as their text ('null' for None, as the
+# JSON type writes it)
+_PG_SCORE_ANSWERS = sa.text(
+    "UPDATE exam_answer AS e SET score = r.score, review_status = r.review_status, "
+    "answer = CASE WHEN r.dropped THEN CAST('null' AS json) ELSE e.answer END "
+    "FROM unnest(CAST(:ids AS integer[]), CAST(:scores AS double precision[]), CAST(:review AS varchar[]), "
+    "CAST(:dropped AS boolean[])) AS r(id, score, review_status, dropped) WHERE e.id = r.id")
+_PG_INSERT_RESPONSES = sa.text(
+    "INSERT INTO response (user_id, item_id, item_version, mode, exam_id, answer, score, correct, detail, created_at) "
+    "SELECT :user_id, r.item_id, r.item_version, 'exam', :exam_id, CAST(r.answer AS json), r.score, r.correct, "
+    "CAST(r.detail AS json), :created_at "
+    "FROM unnest(CAST(:item_ids AS integer[]), CAST(:versions AS integer[]), CAST(:answers AS text[]), "
+    "CAST(:scores AS double precision[]), CAST(:correct AS boolean[]), CAST(:details AS text[])) "
+    "AS r(item_id, item_version, answer, score, correct, detail)",
+).bindparams(sa.bindparam("created_at", type_=sa.DateTime(timezone=True)))
+
+
+def _write_grades(connection: sa.Connection, scored: dict[bool, list[dict[str, Any]]],
+                  records: list[dict[str, Any]]) -> None:
+    """The answers' scores (by primary key) and the response records: one executemany each, or on PostgreSQL one
+    statement each."""
+    if connection.dialect.name != "postgresql":
+        for rows in scored.values():
+            if rows:
+                connection.execute(_SCORE_ANSWERS, rows)  # UPDATE by primary key: one executemany
+        if records:
+            connection.execute(_INSERT_RESPONSES, records)  # one executemany, no ORM objects
+        return
+    rows = [(row, dropped) for dropped, group in scored.items() for row in group]
+    if rows:
+        connection.execute(_PG_SCORE_ANSWERS, {
+            "ids": [row["answer_id"] for row, _ in rows], "scores": [row["score"] for row, _ in rows],
+            "review": [row["review_status"] for row, _ in rows], "dropped": [dropped for _, dropped in rows]})
+    if records:
+        first = records[0]
+        connection.execute(_PG_INSERT_RESPONSES, {
+            "user_id": first["user_id"], "exam_id": first["exam_id"], "created_at": first["created_at"],
+            "item_ids": [r["item_id"] for r in records], "versions": [r["item_version"] for r in records],
+            "answers": [json.dumps(r["answer"]) for r in records], "scores": [r["score"] for r in records],
+            "correct": [r["correct"] for r in records], "details": [json.dumps(r["detail"]) for r in records]})
 
 
 def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
@@ -569,13 +611,9 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
     with commit_together(db.session) as connection:  # PostgreSQL: every write below and the commit in one round trip
         if rescore:
             connection.execute(_RESCORE, {"attempt_id": attempt.id, "score": _total(graded)})
-        for rows in scored.values():
-            if rows:
-                connection.execute(_SCORE_ANSWERS, rows)  # UPDATE by primary key: one executemany
         if blanks:
             connection.execute(_INSERT_ANSWERS, blanks)
-        if records:
-            connection.execute(_INSERT_RESPONSES, records)  # one executemany, no ORM objects
+        _write_grades(connection, scored, records)
         if feed:
             # the 错题本, FSRS cards and statistics follow on the job queue, so a class submitting at the bell waits
             # only for its grades; withheld feedback feeds nothing until the policy allows
