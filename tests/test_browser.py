@@ -13,6 +13,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
+from app.extensions import db
 from tests.conftest import BASE_CONFIG
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -35,6 +36,9 @@ def live_server(database_url, tmp_path):
     yield f"http://127.0.0.1:{server.server_port}", app
     server.shutdown()
     thread.join(5)
+    with app.app_context():  # close the pool's connections now, not when the app is collected during a later test
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture
