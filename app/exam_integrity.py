@@ -82,16 +82,19 @@ def _guard() -> Any:
         if autosave.is_plain_mock_exam(args.get("attempt_id")):
             return None
     if endpoint == "practice.exam_submit":
-        _load_user_with_attempt(args.get("attempt_id"))
+        from app.practice import bell_submit
+
+        if bell_submit.eligible(args.get("attempt_id")):
+            return None  # its own statement checks the user, owner and status; else the view calls guard_submit
+        return guard_submit(args.get("attempt_id"))
     instructor = current_user.is_authenticated and current_user.is_instructor
     if endpoint in ("bank.item", "practice.single") and not instructor \
             and db.session.scalar(sa.select(Item.exam_only).where(Item.uid == args.get("uid"))):
         abort(404)
     if not _student():
         return None
-    if endpoint != "practice.exam_submit":  # a submit at the bell does its own work only; its result page does this
-        apply_deferred_learning(current_user.id)
-    if endpoint in ("practice.exam", "practice.exam_save", "practice.exam_submit", "practice.exam_confirm"):
+    apply_deferred_learning(current_user.id)
+    if endpoint in ("practice.exam", "practice.exam_save", "practice.exam_confirm"):
         return _guard_removed_student(args.get("attempt_id"))
     if endpoint == "practice.exam_result":
         return _guard_other_results(args.get("attempt_id"))
@@ -102,6 +105,16 @@ def _guard() -> Any:
     if locked and _item_of_view(endpoint, args) in locked:
         return _refuse(LOCKED_MESSAGE)
     return None
+
+
+def guard_submit(attempt_id: Any) -> Any:
+    """A submit by the ordinary route: the user and the attempt read together; a class assignment's student must
+    still be in the class. (A submit at the bell does its own work only: no deferred learning, which its result page
+    applies.)"""
+    _load_user_with_attempt(attempt_id)
+    if not _student():
+        return None
+    return _guard_removed_student(attempt_id)
 
 
 def _guard_other_results(attempt_id: Any) -> Any:

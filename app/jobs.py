@@ -50,6 +50,7 @@ from flask_login import current_user, login_required
 from app.clock import aware, now
 from app.extensions import db
 from app.models.jobs import Job
+from app.rawsql import RawStatement
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,24 @@ def insert_claimed(name: str, *, key: str, user_id: int | None = None, title: st
         values["id"] = job_id
     inserted = db.session.connection().execute(_INSERT_JOB, values)
     return job_id if job_id is not None else int(inserted.inserted_primary_key[0])
+
+
+# a claimed job's row as one statement of its own, for a caller without a session (app/practice/bell_submit.py);
+# the values the model's defaults give (status, counters, texts, result) are written out
+_INSERT_CLAIMED = RawStatement(sa.text(
+    "INSERT INTO job (id, name, args, key, title, status, done, total, message, result, error, next_url, user_id, "
+    "created_at) VALUES (:id, :name, :args, :key, :title, 'queued', 0, 0, '', :result, '', '', :user_id, :created_at)"
+).bindparams(sa.bindparam("args", type_=sa.JSON), sa.bindparam("result", type_=sa.JSON),
+             sa.bindparam("created_at", type_=sa.DateTime(timezone=True))))
+
+
+def claimed_insert(name: str, *, key: str, job_id: int, user_id: int | None = None, title: str = "",
+                   **args: Any) -> tuple[RawStatement, dict[str, Any]]:
+    """``insert_claimed`` as a statement and its values, with the job's id reserved by the caller."""
+    if name not in REGISTRY:
+        raise KeyError(f"no job named {name}")
+    return _INSERT_CLAIMED, {"id": job_id, "name": name, "args": args, "key": key, "title": title, "result": {},
+                             "user_id": user_id, "created_at": now()}
 
 
 def hand_over(job_id: int) -> None:

@@ -124,6 +124,79 @@ class RawStatement:
         return found, count
 
 
+class RawTransaction:
+    """Statements of one transaction on a DB-API connection of the pool, without a session (see ``transaction``)."""
+
+    def __init__(self, dialect: Any, dbapi: Any):
+        self.dialect, self.dbapi, self.cursor = dialect, dbapi, dbapi.cursor()
+        self.abandoned = False
+
+    def _execute(self, statement: RawStatement, values: dict[str, Any]) -> _Compiled:
+        from app.sqlite_writes import QueuedWriterConnection
+
+        compiled = statement._for(self.dialect)
+        if compiled.writes and isinstance(self.dbapi, QueuedWriterConnection):
+            self.dbapi.before_write()  # SQLite: the writers' queue first, as for every write (app/sqlite_writes.py)
+        for listener in LISTENERS:
+            listener(compiled.sql)
+        self.cursor.execute(compiled.sql, compiled.parameters(values))
+        return compiled
+
+    def rows(self, statement: RawStatement, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Run a statement and wait for its rows (processed like SQLAlchemy's result)."""
+        compiled = self._execute(statement, values)
+        return [compiled.row(raw) for raw in self.cursor.fetchall()]
+
+    def send(self, statement: RawStatement, values: dict[str, Any]) -> None:
+        """Run a statement whose rows nobody reads; in a PostgreSQL transaction it is only queued: its outcome (an
+        error included) arrives with the commit's."""
+        self._execute(statement, values)
+
+    def rollback(self) -> None:
+        """End the block without writing anything of it."""
+        self.abandoned = True
+
+
+@contextmanager
+def transaction(engine: sa.Engine) -> Iterator[RawTransaction]:
+    """One transaction straight on a pooled DB-API connection, committed when the block ends (unless it called
+    ``rollback()``); an error rolls it back and is raised as SQLAlchemy's.
+
+    On PostgreSQL the block runs in psycopg's pipeline mode: the BEGIN goes with the first statement, what is only
+    ``send()``-ed waits in the pipeline, and the COMMIT follows it, so a block that reads once and then writes is two
+    round trips. Nothing here keeps an ORM session in step: for the busiest requests only (a submit at the bell).
+    """
+    connection = engine.raw_connection()
+    dbapi: Any = connection.dbapi_connection
+    error_class = engine.dialect.loaded_dbapi.Error
+    postgresql = engine.dialect.name == "postgresql"
+    tx = RawTransaction(engine.dialect, dbapi)
+    try:
+        try:
+            if postgresql:
+                with dbapi.pipeline():
+                    yield tx
+                    if not tx.abandoned:
+                        dbapi.execute("COMMIT")  # queued: one Sync for the writes and the commit
+            else:
+                yield tx
+                if not tx.abandoned:
+                    connection.commit()
+        except error_class as error:  # raised by the driver, not through SQLAlchemy
+            raise sa.exc.DBAPIError.instance("", None, error, error_class) from error
+    except BaseException:
+        with suppress(Exception):  # a broken connection: the pool drops it, the first error says why
+            connection.rollback()
+        raise
+    else:
+        if tx.abandoned:
+            connection.rollback()
+    finally:
+        with suppress(Exception):
+            tx.cursor.close()
+        connection.close()  # back to the pool, out of pipeline mode and out of any transaction
+
+
 @contextmanager
 def commit_together(session: Any) -> Iterator[sa.Connection]:
     """Run the block's statements on the session's connection (yielded) and commit them: on PostgreSQL the statements

@@ -24,7 +24,7 @@ from app.grading import REGISTRY, GradeResult, grade, self_score
 from app.models import Item, ItemVersion, Job, Topic
 from app.models.bank import CONTENT_FIELDS
 from app.models.practice import ExamAnswer, ExamAttempt, PracticeSet, ResponseRecord, ReviewCard, Star, WrongEntry
-from app.rawsql import commit_together
+from app.rawsql import RawStatement, commit_together
 from app.scores import round_score
 from app.timefmt import day_start, local_date, local_today
 
@@ -494,47 +494,96 @@ _CLOSE_AND_READ = {reserve: _close_and_read(reserve) for reserve in (False, True
 # inline: a single row's INSERT does not return its key either (they run in commit_together)
 _INSERT_ANSWERS = sa.insert(_ANSWER).inline()
 _INSERT_RESPONSES = sa.insert(_RESPONSE).inline()
-# PostgreSQL: a paper's grades as one statement each, its rows passed as arrays (one Bind/Execute on the server and
-# one parameter set in the driver, not one per question); JSON values go as their text ('null' for None, as the
-# JSON type writes it)
-_PG_SCORE_ANSWERS = sa.text(
+# PostgreSQL: a paper's grades as one statement each, its rows passed as one JSON document (one Bind/Execute on the
+# server and one text parameter in the driver, not one per question: psycopg dumps a Python list as an array element
+# by element, which cost more than the statement itself). RawStatements: the session's path runs their clauses,
+# app/practice/bell_submit.py sends them on the DB-API connection.
+_WHEN = sa.DateTime(timezone=True)
+_PG_RESCORE = RawStatement(sa.text("UPDATE exam_attempt SET score = :score WHERE id = :attempt_id"))
+_PG_CLOSE_SCORED = RawStatement(sa.text(  # the close's time and reason with the score, decided after the claim
+    "UPDATE exam_attempt SET score = :score, submitted_at = :submitted_at, closed_by = :closed_by "
+    "WHERE id = :attempt_id").bindparams(sa.bindparam("submitted_at", type_=_WHEN)))
+_PG_INSERT_BLANKS = RawStatement(sa.text(
+    "INSERT INTO exam_answer (attempt_id, position, answer, flagged, saved_at, score, review_status) "
+    "SELECT :attempt_id, r.position, CAST('null' AS json), false, :saved_at, r.score, r.review_status "
+    "FROM json_to_recordset(CAST(:rows AS json)) AS r(position integer, score double precision, review_status varchar)"
+).bindparams(sa.bindparam("saved_at", type_=_WHEN)))
+_PG_SCORE_ANSWERS = RawStatement(sa.text(
     "UPDATE exam_answer AS e SET score = r.score, review_status = r.review_status, "
     "answer = CASE WHEN r.dropped THEN CAST('null' AS json) ELSE e.answer END "
-    "FROM unnest(CAST(:ids AS integer[]), CAST(:scores AS double precision[]), CAST(:review AS varchar[]), "
-    "CAST(:dropped AS boolean[])) AS r(id, score, review_status, dropped) WHERE e.id = r.id")
-_PG_INSERT_RESPONSES = sa.text(
+    "FROM json_to_recordset(CAST(:rows AS json)) "
+    "AS r(id integer, score double precision, review_status varchar, dropped boolean) WHERE e.id = r.id"))
+# the answer and the detail are JSON values inside the document (JSON null for None, as the JSON type writes it)
+_PG_INSERT_RESPONSES = RawStatement(sa.text(
     "INSERT INTO response (user_id, item_id, item_version, mode, exam_id, answer, score, correct, detail, created_at) "
-    "SELECT :user_id, r.item_id, r.item_version, 'exam', :exam_id, CAST(r.answer AS json), r.score, r.correct, "
-    "CAST(r.detail AS json), :created_at "
-    "FROM unnest(CAST(:item_ids AS integer[]), CAST(:versions AS integer[]), CAST(:answers AS text[]), "
-    "CAST(:scores AS double precision[]), CAST(:correct AS boolean[]), CAST(:details AS text[])) "
-    "AS r(item_id, item_version, answer, score, correct, detail)",
-).bindparams(sa.bindparam("created_at", type_=sa.DateTime(timezone=True)))
+    "SELECT :user_id, r.item_id, r.item_version, 'exam', :exam_id, COALESCE(r.answer, CAST('null' AS json)), r.score, "
+    "r.correct, r.detail, :created_at "
+    "FROM json_to_recordset(CAST(:rows AS json)) "
+    "AS r(item_id integer, item_version integer, answer json, score double precision, correct boolean, detail json)",
+).bindparams(sa.bindparam("created_at", type_=_WHEN)))
 
 
-def _write_grades(connection: sa.Connection, scored: dict[bool, list[dict[str, Any]]],
-                  records: list[dict[str, Any]]) -> None:
-    """The answers' scores (by primary key) and the response records: one executemany each, or on PostgreSQL one
-    statement each."""
-    if connection.dialect.name != "postgresql":
-        for rows in scored.values():
-            if rows:
-                connection.execute(_SCORE_ANSWERS, rows)  # UPDATE by primary key: one executemany
-        if records:
-            connection.execute(_INSERT_RESPONSES, records)  # one executemany, no ORM objects
-        return
-    rows = [(row, dropped) for dropped, group in scored.items() for row in group]
-    if rows:
-        connection.execute(_PG_SCORE_ANSWERS, {
-            "ids": [row["answer_id"] for row, _ in rows], "scores": [row["score"] for row, _ in rows],
-            "review": [row["review_status"] for row, _ in rows], "dropped": [dropped for _, dropped in rows]})
+def _graded_rows(attempt: ExamAttempt, answers: dict[int, Any], graded: list[tuple[Any, ...]]
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[bool, list[dict[str, Any]]]]:
+    """What a graded paper writes: (response records, rows for the questions never saved, score updates of the
+    saved answers by whether the saved answer is dropped)."""
+    when = now()
+    records, blanks = [], []
+    scored: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
+    for position, version, item_id, value, blank, result, points in graded:
+        row = answers.get(position)
+        pending = attempt.assignment_id is not None and not blank and result.detail.get("verdict") == "review"
+        if row is None:
+            blanks.append({"attempt_id": attempt.id, "position": position, "answer": None, "flagged": False,
+                           "saved_at": when, "score": points, "review_status": "pending" if pending else None})
+        else:
+            # an answer saved after the deadline is dropped: the paper is graded as it stood at the deadline;
+            # the instructor's grading queue decides answers the grader sent to review (app/assignments/review.py)
+            update = {"answer_id": row.id, "score": points,
+                      "review_status": "pending" if pending else row.review_status}
+            dropped = value is None and row.answer is not None
+            if dropped:
+                update["answer"] = None
+            scored[dropped].append(update)
+        records.append({"user_id": attempt.user_id, "item_id": item_id, "item_version": version,
+                        "mode": "exam", "exam_id": attempt.id, "answer": value, "score": result.score,
+                        "correct": result.correct, "detail": result.detail,
+                        "created_at": when})
+    return records, blanks, scored
+
+
+def pg_grade_writes(attempt: Any, answers: dict[int, Any], graded: list[tuple[Any, ...]], job_id: int | None,
+                    closing: dict[str, Any] | None = None) -> list[tuple[RawStatement, dict[str, Any]]]:
+    """PostgreSQL: a claimed paper's writes, in order: its score (with ``closing``'s ``submitted_at`` and
+    ``closed_by`` when the claim left them), its blank questions' rows, the saved answers' scores, the response
+    records, and (``job_id`` reserved from the job table's sequence) the learning job."""
+    records, blanks, scored = _graded_rows(attempt, answers, graded)
+    score = {"attempt_id": attempt.id, "score": _total(graded)}
+    writes = [(_PG_CLOSE_SCORED, {**score, **closing}) if closing else (_PG_RESCORE, score)]
+    if blanks:
+        writes.append((_PG_INSERT_BLANKS, {"attempt_id": attempt.id, "saved_at": blanks[0]["saved_at"], "rows": json.dumps(
+            [{"position": b["position"], "score": b["score"], "review_status": b["review_status"]} for b in blanks])}))
+    updates = [{"id": row["answer_id"], "score": row["score"], "review_status": row["review_status"],
+                "dropped": dropped} for dropped, group in scored.items() for row in group]
+    if updates:
+        writes.append((_PG_SCORE_ANSWERS, {"rows": json.dumps(updates)}))
     if records:
         first = records[0]
-        connection.execute(_PG_INSERT_RESPONSES, {
+        writes.append((_PG_INSERT_RESPONSES, {
             "user_id": first["user_id"], "exam_id": first["exam_id"], "created_at": first["created_at"],
-            "item_ids": [r["item_id"] for r in records], "versions": [r["item_version"] for r in records],
-            "answers": [json.dumps(r["answer"]) for r in records], "scores": [r["score"] for r in records],
-            "correct": [r["correct"] for r in records], "details": [json.dumps(r["detail"]) for r in records]})
+            "rows": json.dumps([{"item_id": r["item_id"], "item_version": r["item_version"], "answer": r["answer"],
+                                 "score": r["score"], "correct": r["correct"], "detail": r["detail"]}
+                                for r in records])}))
+    if job_id is not None:
+        # the 错题本, FSRS cards and statistics follow on the job queue, so a class submitting at the bell waits
+        # only for its grades. The claim is this attempt's only one: no other job can have its key.
+        writes.append(jobs.claimed_insert(EXAM_LEARNING_JOB, job_id=job_id, attempt_id=attempt.id,
+                                          user_id=attempt.user_id, **_learning_job(attempt)))
+    return writes
+
+
+def _learning_job(attempt: Any) -> dict[str, str]:
+    return {"key": f"exam-learning:{attempt.id}", "title": "根据模拟考试更新错题本与复习计划"}
 
 
 def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
@@ -571,7 +620,6 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
         job_id = rows[0].job_id if feed else None
         answers = {row.position: row for row in rows if row.id is not None}
         graded = _grade_paper(attempt, items, answers, cutoff, closed_by)
-        rescore = True  # the close above left the score to the writes
     else:
         answers = _answers_now(attempt)
         graded = _grade_paper(attempt, items, answers, cutoff, closed_by)
@@ -586,42 +634,26 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
         rescore = _snapshot(again) != _snapshot(answers)
         if rescore:
             answers, graded = again, _grade_paper(attempt, items, again, cutoff, closed_by)
-    when = now()
-    records, blanks = [], []
-    scored: dict[bool, list[dict[str, Any]]] = {False: [], True: []}  # by whether the saved answer is dropped
-    for position, version, item_id, value, blank, result, points in graded:
-        row = answers.get(position)
-        pending = attempt.assignment_id is not None and not blank and result.detail.get("verdict") == "review"
-        if row is None:
-            blanks.append({"attempt_id": attempt.id, "position": position, "answer": None, "flagged": False,
-                           "saved_at": when, "score": points, "review_status": "pending" if pending else None})
-        else:
-            # an answer saved after the deadline is dropped: the paper is graded as it stood at the deadline;
-            # the instructor's grading queue decides answers the grader sent to review (app/assignments/review.py)
-            update = {"answer_id": row.id, "score": points,
-                      "review_status": "pending" if pending else row.review_status}
-            dropped = value is None and row.answer is not None
-            if dropped:
-                update["answer"] = None
-            scored[dropped].append(update)
-        records.append({"user_id": attempt.user_id, "item_id": item_id, "item_version": version,
-                        "mode": "exam", "exam_id": attempt.id, "answer": value, "score": result.score,
-                        "correct": result.correct, "detail": result.detail,
-                        "created_at": when})
-    with commit_together(db.session) as connection:  # PostgreSQL: every write below and the commit in one round trip
-        if rescore:
-            connection.execute(_RESCORE, {"attempt_id": attempt.id, "score": _total(graded)})
-        if blanks:
-            connection.execute(_INSERT_ANSWERS, blanks)
-        _write_grades(connection, scored, records)
-        if feed:
-            # the 错题本, FSRS cards and statistics follow on the job queue, so a class submitting at the bell waits
-            # only for its grades; withheld feedback feeds nothing until the policy allows
-            # (app/exam_integrity.apply_deferred_learning). The claim above is this attempt's only one: no other
-            # job can have its key.
-            job_id = jobs.insert_claimed(EXAM_LEARNING_JOB, attempt_id=attempt.id, user_id=attempt.user_id,
-                                         key=f"exam-learning:{attempt.id}", title="根据模拟考试更新错题本与复习计划",
-                                         job_id=job_id)
+    if connection.dialect.name == "postgresql":
+        with commit_together(db.session) as connection:  # every write and the commit in one round trip
+            for statement, values in pg_grade_writes(attempt, answers, graded, job_id):
+                connection.execute(statement.clause, values)
+    else:
+        records, blanks, scored = _graded_rows(attempt, answers, graded)
+        with commit_together(db.session) as connection:
+            if rescore:
+                connection.execute(_RESCORE, {"attempt_id": attempt.id, "score": _total(graded)})
+            if blanks:
+                connection.execute(_INSERT_ANSWERS, blanks)
+            for rows in scored.values():
+                if rows:
+                    connection.execute(_SCORE_ANSWERS, rows)  # UPDATE by primary key: one executemany
+            if records:
+                connection.execute(_INSERT_RESPONSES, records)  # one executemany, no ORM objects
+            if feed:
+                # withheld feedback feeds nothing until the policy allows (app/exam_integrity.apply_deferred_learning)
+                job_id = jobs.insert_claimed(EXAM_LEARNING_JOB, attempt_id=attempt.id, user_id=attempt.user_id,
+                                             **_learning_job(attempt))
     if job_id is not None:
         jobs.hand_over(job_id)
     return True

@@ -85,6 +85,9 @@ def main() -> None:
         with app.app_context():
             engine = db.engine
         sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        from app import rawsql
+
+        rawsql.LISTENERS.append(statements.append)  # the statements sent on the DB-API connection too
         if engine.dialect.name == "postgresql":
             @sa.event.listens_for(engine, "connect")
             def _pid(dbapi_connection, _record):
@@ -105,7 +108,7 @@ def main() -> None:
         if args.profile:
             import cProfile
 
-            profile = cProfile.Profile()
+            profile = cProfile.Profile(time.thread_time)  # CPU, not the waits for the database
         ticks0 = sum(_ticks(p) for p in backends)
         wall = cpu = job_cpu = 0.0
         for attempt in timed:
