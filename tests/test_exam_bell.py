@@ -531,3 +531,43 @@ def test_a_submit_writes_one_response_per_question_as_the_orm_reads_it(app, stud
         assert saved[0].score == rows[0]["points"] and saved[1].score == 0
         assert sorted(saved) == list(range(len(rows)))  # the blank questions got their rows too
         assert attempt.score == rows[0]["points"]
+
+
+def test_the_submit_scores_its_answers_without_reading_everyone_elses(app, student):
+    """PostgreSQL plans a set-returning function as 100 rows: joined to exam_answer by id alone, the submit's score
+    UPDATE hashed them and scanned the whole table, every answer of every exam ever saved (1.8 ms of server CPU per
+    submit with 12,000 rows, growing all semester). It must reach the attempt's rows through an index."""
+    import json
+
+    from app.practice import services
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only: SQLite scores each answer by its primary key")
+        user_id = db.session.scalar(sa.select(User.id).where(User.username == "alice"))
+        attempts = [ExamAttempt(user_id=user_id, paper=[]) for _ in range(300)]
+        db.session.add_all(attempts)
+        db.session.flush()
+        db.session.execute(sa.insert(ExamAnswer), [{"attempt_id": a.id, "position": p, "answer": ["A"]}
+                                                   for a in attempts for p in range(10)])
+        db.session.commit()
+        mine = attempts[-1].id
+        ids = list(db.session.scalars(sa.select(ExamAnswer.id).where(ExamAnswer.attempt_id == mine)))
+        db.session.execute(sa.text("ANALYZE exam_answer"))
+        compiled = services._PG_SCORE_ANSWERS._for(db.engine.dialect)
+        rows = json.dumps([{"id": i, "score": 1.0, "review_status": None, "dropped": False} for i in ids])
+        connection = db.session.connection().connection.dbapi_connection
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (FORMAT JSON) " + compiled.sql,
+                           compiled.parameters({"attempt_id": mine, "rows": rows}))
+            plan = cursor.fetchone()[0][0]["Plan"]
+        db.session.rollback()
+
+    def nodes(node):
+        yield node
+        for child in node.get("Plans", []):
+            yield from nodes(child)
+
+    reads = [(n["Node Type"], n.get("Index Name")) for n in nodes(plan) if n.get("Relation Name") == "exam_answer"
+             and n["Node Type"] != "ModifyTable"]
+    assert reads and all(kind != "Seq Scan" for kind, _ in reads), reads

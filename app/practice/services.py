@@ -512,7 +512,10 @@ _PG_SCORE_ANSWERS = RawStatement(sa.text(
     "UPDATE exam_answer AS e SET score = r.score, review_status = r.review_status, "
     "answer = CASE WHEN r.dropped THEN CAST('null' AS json) ELSE e.answer END "
     "FROM json_to_recordset(CAST(:rows AS json)) "
-    "AS r(id integer, score double precision, review_status varchar, dropped boolean) WHERE e.id = r.id"))
+    "AS r(id integer, score double precision, review_status varchar, dropped boolean) "
+    # the attempt's rows through the unique (attempt_id, position) index: without it the planner, which expects 100
+    # rows from any set-returning function, hashed them and scanned the whole table (every answer ever saved)
+    "WHERE e.attempt_id = :attempt_id AND e.id = r.id"))
 # the answer and the detail are JSON values inside the document (JSON null for None, as the JSON type writes it)
 _PG_INSERT_RESPONSES = RawStatement(sa.text(
     "INSERT INTO response (user_id, item_id, item_version, mode, exam_id, answer, score, correct, detail, created_at) "
@@ -566,7 +569,7 @@ def pg_grade_writes(attempt: Any, answers: dict[int, Any], graded: list[tuple[An
     updates = [{"id": row["answer_id"], "score": row["score"], "review_status": row["review_status"],
                 "dropped": dropped} for dropped, group in scored.items() for row in group]
     if updates:
-        writes.append((_PG_SCORE_ANSWERS, {"rows": json.dumps(updates)}))
+        writes.append((_PG_SCORE_ANSWERS, {"attempt_id": attempt.id, "rows": json.dumps(updates)}))
     if records:
         first = records[0]
         writes.append((_PG_INSERT_RESPONSES, {
