@@ -94,8 +94,8 @@ def submit(attempt_id: int, asked_by_bell: bool) -> bool | None:
         # the 错题本 and FSRS: only when the feedback policy already lets the student see keys (as submit_exam)
         if not svc.policy_allows_feedback(attempt):  # type: ignore[arg-type]
             job_id = None
-        closing = {"submitted_at": min(ended, cutoff) if cutoff else ended, "closed_by": closed_by}
-        for statement, values in svc.pg_grade_writes(attempt, answers, graded, job_id, closing):
+        submitted_at = min(ended, cutoff) if cutoff else ended
+        for statement, values in svc.pg_grade_writes(attempt, answers, graded, job_id, submitted_at, closed_by):
             tx.send(statement, values)
     if job_id is not None:
         jobs.hand_over(job_id)

@@ -499,8 +499,7 @@ _INSERT_RESPONSES = sa.insert(_RESPONSE).inline()
 # by element, which cost more than the statement itself). RawStatements: the session's path runs their clauses,
 # app/practice/bell_submit.py sends them on the DB-API connection.
 _WHEN = sa.DateTime(timezone=True)
-_PG_RESCORE = RawStatement(sa.text("UPDATE exam_attempt SET score = :score WHERE id = :attempt_id"))
-_PG_CLOSE_SCORED = RawStatement(sa.text(  # the close's time and reason with the score, decided after the claim
+_PG_CLOSE_SCORED = RawStatement(sa.text(  # the close's time and reason with the score
     "UPDATE exam_attempt SET score = :score, submitted_at = :submitted_at, closed_by = :closed_by "
     "WHERE id = :attempt_id").bindparams(sa.bindparam("submitted_at", type_=_WHEN)))
 _PG_INSERT_BLANKS = RawStatement(sa.text(
@@ -556,13 +555,13 @@ def _graded_rows(attempt: ExamAttempt, answers: dict[int, Any], graded: list[tup
 
 
 def pg_grade_writes(attempt: Any, answers: dict[int, Any], graded: list[tuple[Any, ...]], job_id: int | None,
-                    closing: dict[str, Any] | None = None) -> list[tuple[RawStatement, dict[str, Any]]]:
-    """PostgreSQL: a claimed paper's writes, in order: its score (with ``closing``'s ``submitted_at`` and
-    ``closed_by`` when the claim left them), its blank questions' rows, the saved answers' scores, the response
-    records, and (``job_id`` reserved from the job table's sequence) the learning job."""
+                    submitted_at: datetime, closed_by: str) -> list[tuple[RawStatement, dict[str, Any]]]:
+    """PostgreSQL: a claimed paper's writes, in order: its score with the close's time and reason, its blank
+    questions' rows, the saved answers' scores, the response records, and (``job_id`` reserved from the job table's
+    sequence) the learning job."""
     records, blanks, scored = _graded_rows(attempt, answers, graded)
-    score = {"attempt_id": attempt.id, "score": _total(graded)}
-    writes = [(_PG_CLOSE_SCORED, {**score, **closing}) if closing else (_PG_RESCORE, score)]
+    writes = [(_PG_CLOSE_SCORED, {"attempt_id": attempt.id, "score": _total(graded), "submitted_at": submitted_at,
+                                  "closed_by": closed_by})]
     if blanks:
         writes.append((_PG_INSERT_BLANKS, {"attempt_id": attempt.id, "saved_at": blanks[0]["saved_at"], "rows": json.dumps(
             [{"position": b["position"], "score": b["score"], "review_status": b["review_status"]} for b in blanks])}))
@@ -639,7 +638,7 @@ def submit_exam(attempt: ExamAttempt, closed_by: str) -> bool:
             answers, graded = again, _grade_paper(attempt, items, again, cutoff, closed_by)
     if connection.dialect.name == "postgresql":
         with commit_together(db.session) as connection:  # every write and the commit in one round trip
-            for statement, values in pg_grade_writes(attempt, answers, graded, job_id):
+            for statement, values in pg_grade_writes(attempt, answers, graded, job_id, submitted_at, closed_by):
                 connection.execute(statement.clause, values)
     else:
         records, blanks, scored = _graded_rows(attempt, answers, graded)
