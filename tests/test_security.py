@@ -693,6 +693,50 @@ def test_old_visitor_sets_are_cleaned_up(app, runner):
         assert db.session.scalar(sa.select(PracticeSet.user_id)) is not None  # the student's set stays
 
 
+def test_old_visitor_answers_are_cleaned_up_through_an_index(app, runner):
+    """A response's time is not indexed (a submit writes ten responses: each index on them is ten entries more at
+    the bell); the clean-up must still find visitors' answers through an index (the user's: NULL for a visitor), not
+    by reading every student's responses, and must leave a student's answers alone, however old."""
+    from app.clock import now
+
+    make_user(app, "alice")
+    old = now() - timedelta(days=30)
+    with app.app_context():
+        user_id = db.session.scalar(sa.select(User.id).where(User.username == "alice"))
+        item_id = db.session.scalar(sa.select(Item.id).limit(1))
+        for who, key, when in ((None, "g-old", old), (None, "g-new", now()), (user_id, None, old)):
+            db.session.add(ResponseRecord(user_id=who, guest_key=key, item_id=item_id, mode="random", answer="A",
+                                          created_at=when))
+        db.session.commit()
+        engine = db.engine
+    statements = []
+
+    def record(_conn, _cursor, statement, parameters, *_args):
+        if statement.startswith("DELETE FROM response"):
+            statements.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        result = runner.invoke(args=["cleanup-guests"])
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert result.exit_code == 0 and "1 条访客作答" in result.output, result.output
+    with app.app_context():
+        left = set(db.session.execute(sa.select(ResponseRecord.user_id, ResponseRecord.guest_key)).all())
+        assert left == {(None, "g-new"), (user_id, None)}
+        assert len(statements) == 1
+        statement, parameters = statements[0]
+        if engine.dialect.name == "sqlite":
+            plan = " ".join(row[-1] for row in db.session.connection().exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement, parameters))
+        else:
+            db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))  # a few rows: the plan it would use
+            plan = " ".join(row[0] for row in db.session.connection().exec_driver_sql(
+                "EXPLAIN " + statement, parameters))
+        db.session.rollback()
+    assert "USING INDEX" in plan if engine.dialect.name == "sqlite" else "Seq Scan" not in plan, plan
+
+
 # ---------------------------------------------------------------- dependency audit
 
 

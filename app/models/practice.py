@@ -45,7 +45,7 @@ class ResponseRecord(db.Model):
     guest_key: Mapped[str | None] = mapped_column(sa.String(40))  # indexed where set (__table_args__)
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("item.id", ondelete="CASCADE"), index=True)
     item_version: Mapped[int] = mapped_column(default=1)
-    mode: Mapped[str] = mapped_column(sa.String(20), index=True)
+    mode: Mapped[str] = mapped_column(sa.String(20))  # not indexed: every look-up by mode also names the user
     set_id: Mapped[int | None] = mapped_column(sa.ForeignKey("practice_set.id", ondelete="SET NULL"))  # see below
     exam_id: Mapped[int | None] = mapped_column(sa.ForeignKey("exam_attempt.id", ondelete="CASCADE"), index=True)
     answer: Mapped[Any] = mapped_column(sa.JSON)
@@ -54,12 +54,14 @@ class ResponseRecord(db.Model):
     self_score: Mapped[float | None] = mapped_column()  # the student's own assessment 0..1
     self_ratings: Mapped[list | None] = mapped_column(sa.JSON)
     detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)  # see below
 
     item: Mapped[Item] = relationship()
     # A guest's key and a practice set's id are indexed only where set: an exam's responses (ten at each submit
     # at the bell) have neither, and adding their NULLs to two indexes was a third of the INSERT's work.
     # ``= value`` implies IS NOT NULL, so both databases use these for every look-up by key or set.
+    # The time is not indexed: responses are read by user, item or exam (visitors' old rows, which the clean-up in
+    # app/security.py deletes, through the user's index: NULL), and each index is ten entries more at every submit.
     __table_args__ = (
         sa.Index("ix_response_guest_key", "guest_key", postgresql_where=sa.text("guest_key IS NOT NULL"),
                  sqlite_where=sa.text("guest_key IS NOT NULL")),
@@ -121,9 +123,11 @@ class ExamAttempt(db.Model):
     paper: Mapped[list] = mapped_column(sa.JSON, default=list)
     multi_rule: Mapped[str] = mapped_column(sa.String(20), default="partial")
     started_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    deadline: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True), index=True)
+    # deadline and status are not indexed: every query on them names the user or the assignment (indexed), and a
+    # submit changes the status: with no index on what it changes, PostgreSQL updates the row in place (HOT)
+    deadline: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     submitted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(sa.String(12), default="open", index=True)  # open | graded
+    status: Mapped[str] = mapped_column(sa.String(12), default="open")  # open | graded
     # who closed it: student (交卷) | timeup (the bell, the page open) | abandoned (time ran out with the student away)
     closed_by: Mapped[str] = mapped_column(sa.String(12), default="")
     last_position: Mapped[int] = mapped_column(default=0, server_default="0")  # the question the student was on

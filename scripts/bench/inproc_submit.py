@@ -4,7 +4,8 @@ A scratch database with one student; ``--attempts`` open 10-question exams (5 si
 bench_exam_bell.py), each with its ten answers saved; then every attempt is submitted once through the full app
 (session cookie, CSRF, every before/after-request hook, the redirect). Reports per submit: wall and CPU time of the
 request thread (``time.thread_time``), statements sent, and on PostgreSQL the CPU of the server backend that served
-them (from /proc, 10 ms ticks). The 错题本/FSRS job is recorded but not run (it runs after the response, in a
+them (from /proc, 10 ms ticks) and the write-ahead log written (bytes: the same on a busy machine as on a quiet one,
+unlike the times). The 错题本/FSRS job is recorded but not run (it runs after the response, in a
 thread of its own; ``--jobs`` runs it inline after each submit, outside the timed part).
 
     .venv/bin/python scripts/bench/inproc_submit.py [sqlite|postgresql] [--attempts 600] [--profile out.prof]
@@ -27,6 +28,14 @@ from _serve import PASSWORD, scratch_database  # type: ignore[import-not-found] 
 def _ticks(pid: int) -> int:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _wal(engine) -> int:
+    """PostgreSQL's write-ahead log position in bytes (what every write costs the server's disk, whatever the load)."""
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT pg_current_wal_lsn() - CAST('0/0' AS pg_lsn)")).scalar())
 
 
 def main() -> None:
@@ -110,6 +119,7 @@ def main() -> None:
 
             profile = cProfile.Profile(time.thread_time)  # CPU, not the waits for the database
         ticks0 = sum(_ticks(p) for p in backends)
+        wal0 = _wal(engine) if backends else 0
         wall = cpu = job_cpu = 0.0
         for attempt in timed:
             t0, c0 = time.perf_counter(), time.thread_time()
@@ -129,6 +139,7 @@ def main() -> None:
                 job_cpu += time.thread_time() - c0
                 queued.clear()
         server = (sum(_ticks(p) for p in backends) - ticks0) / os.sysconf("SC_CLK_TCK")
+        wal = (_wal(engine) - wal0) if backends else 0  # every write of the database: this run's only writer
         n = len(timed)
         assert all(s.startswith("302") for s in statuses), set(statuses)
         with app.app_context():
@@ -136,7 +147,7 @@ def main() -> None:
                 f"SELECT count(*) FROM exam_attempt WHERE status = 'graded' AND id IN ({','.join(map(str, timed))})"))
         assert graded == n, (graded, n)
         print(f"{args.kind}: {n} submits; wall {wall / n * 1e6:.0f} us, app CPU {cpu / n * 1e6:.0f} us"
-              + (f", server backend CPU {server / n * 1e6:.0f} us" if backends else "")
+              + (f", server backend CPU {server / n * 1e6:.0f} us, WAL {wal / n:.0f} bytes" if backends else "")
               + f", {len(statements) / n:.1f} statements per submit"
               + (f"; learning job CPU {job_cpu / n * 1e6:.0f} us (statements above include the jobs')" if args.jobs else ""))
         if os.environ.get("SHOW_STATEMENTS"):
