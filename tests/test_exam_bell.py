@@ -408,7 +408,7 @@ def test_submit_reads_the_attempt_once_and_never_reads_a_job(app, student):
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
         rawsql.LISTENERS.remove(raw)
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/exam/{attempt_id}/result")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/exam/{attempt_id}/result?handed_in=1")
     postgresql = engine.dialect.name == "postgresql"
     reads_of_attempt = [s for s in ours if s.startswith("SELECT") and "exam_attempt.paper" in s.split(" FROM ")[0]
                         or s.startswith("WITH closed AS") and "RETURNING id, paper" in s]

@@ -402,6 +402,31 @@ def test_exam_after_deadline_is_graded_as_it_stood(app, student, clock):
         assert attempt.submitted_at.replace(tzinfo=UTC) <= attempt.deadline.replace(tzinfo=UTC) + timedelta(seconds=30)
 
 
+def test_hand_in_notice_is_carried_by_the_address_not_the_session(app, student, clock):
+    """After 交卷 the result page says so (and, when the hand-in came after the deadline's grace, that later answers do
+    not count) without the submit rewriting the session cookie: a flash message would be signed into the cookie by
+    the submit and out of it by the result page, at the bell."""
+    attempt_id = start_exam(student)
+    token = csrf_token(student, f"/exam/{attempt_id}/confirm")
+    response = student.post(f"/exam/{attempt_id}/submit", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/exam/{attempt_id}/result?handed_in=1")
+    assert "Set-Cookie" not in response.headers
+    shown = student.get(response.headers["Location"])
+    assert 'role="status">已交卷。</div>' in shown.get_data(as_text=True) and "Set-Cookie" not in shown.headers
+    assert 'role="status">已交卷' not in student.get(f"/exam/{attempt_id}/result").get_data(as_text=True)
+    # the exam page's timer hands in by itself after the student was offline past the deadline and its grace
+    late_id = start_exam(student)
+    token = csrf_token(student, f"/exam/{late_id}/confirm")
+    clock.advance(minutes=20)
+    response = student.post(f"/exam/{late_id}/submit", data={"csrf_token": token, "reason": "timeup"})
+    assert response.headers["Location"].endswith(f"/exam/{late_id}/result?handed_in=late")
+    page = student.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'class="flash flash-warning" role="status">已交卷，超过截止时间后的作答不计分。' in page
+    # an unknown value shows nothing; the page is not an echo of its address
+    assert "role=\"status\">已交卷" not in student.get(f"/exam/{late_id}/result?handed_in=x").get_data(as_text=True)
+
+
 def test_abandoned_exam_is_closed_on_next_visit(app, student, clock):
     attempt_id = start_exam(student)
     rows = paper(app, attempt_id)

@@ -410,8 +410,7 @@ def exam_submit(attempt_id: int):
     if bell_submit.eligible(attempt_id):
         late = bell_submit.submit(attempt_id, asked_by_bell)
         if late is not None:
-            _submitted(late)
-            return redirect(url_for("practice.exam_result", attempt_id=attempt_id))
+            return _handed_in(attempt_id, late)
         from app.exam_integrity import guard_submit
 
         refused = guard_submit(attempt_id)  # nothing was written; the checks the guard left to this view
@@ -426,12 +425,17 @@ def _exam_submit(attempt_id: int, asked_by_bell: bool):
     if attempt.status == "open":
         late = not svc.accepting_answers(attempt)
         if svc.submit_exam(attempt, svc.close_reason(attempt, asked_by_bell)):
-            _submitted(late)
+            return _handed_in(attempt_id, late)
     return redirect(url_for("practice.exam_result", attempt_id=attempt_id))
 
 
-def _submitted(late: bool) -> None:
-    flash("已交卷，超过截止时间后的作答不计分。" if late else "已交卷。", "warning" if late else "success")
+# The result page's notice after a hand-in, named in its address rather than flashed: a flash message is written to
+# the session cookie by the submit and removed by the result page, two cookie signatures per hand-in at the bell.
+HANDED_IN = {"1": ("success", "已交卷。"), "late": ("warning", "已交卷，超过截止时间后的作答不计分。")}
+
+
+def _handed_in(attempt_id: int, late: bool):
+    return redirect(url_for("practice.exam_result", attempt_id=attempt_id, handed_in="late" if late else "1"))
 
 
 @bp.route("/exam/<int:attempt_id>/result")
@@ -444,4 +448,5 @@ def exam_result(attempt_id: int):
 
     visible = svc.feedback_visible(attempt)
     return render_template("practice/exam_result.html", attempt=attempt, visible=visible,
+                           notice=HANDED_IN.get(request.args.get("handed_in", "")),
                            **exam_breakdown(attempt, with_items=visible))
