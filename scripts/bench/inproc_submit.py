@@ -78,13 +78,16 @@ def main() -> None:
                 assert r.status_code == 200, r.get_data(as_text=True)
         cookie = "; ".join(f"{ck.key}={ck.value}" for ck in c._cookies.values())
         body = f"csrf_token={csrf}".encode()
+        # the browser that logged in: Flask-Login's session protection marks a session whose client looks different
+        # as not fresh, and that rewrites the session cookie on every request
+        user_agent = c.environ_base["HTTP_USER_AGENT"]
 
         def environ(attempt: int) -> dict:
             return {"REQUEST_METHOD": "POST", "PATH_INFO": f"/exam/{attempt}/submit", "SCRIPT_NAME": "",
                     "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "5000",
                     "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1:5000",
                     "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body)),
-                    "HTTP_COOKIE": cookie, "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http",
+                    "HTTP_COOKIE": cookie, "HTTP_USER_AGENT": user_agent, "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http",
                     "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": True,
                     "wsgi.run_once": False}
 
